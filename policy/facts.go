@@ -1,0 +1,75 @@
+// Package policy decides, without any I/O, which image-declared volumes a pod
+// leaves uncovered and how to cover them. It follows the container runtimes'
+// rule exactly (DESIGN.md section 1): a pod mount covers an image volume only
+// when both paths are equal after filepath.Clean, and only within the same
+// container.
+package policy
+
+import "strings"
+
+// Platform is an image platform such as linux/arm64/v8.
+type Platform struct {
+	OS           string
+	Architecture string
+	Variant      string
+}
+
+// String renders the platform the way image tools print it: "linux/amd64".
+func (p Platform) String() string {
+	s := p.OS + "/" + p.Architecture
+	if p.Variant != "" {
+		s += "/" + p.Variant
+	}
+	return s
+}
+
+// PlatformVolumes is what one platform of an image declares.
+type PlatformVolumes struct {
+	Platform Platform
+	// Volumes are the config.Volumes keys exactly as the image declares them.
+	Volumes []string
+}
+
+// ImageFacts is what the registry told us about one image reference.
+type ImageFacts struct {
+	// Digest is the digest the reference resolved to (an index digest for a
+	// multi-platform image).
+	Digest string
+	// Platforms holds one entry per platform that may run the container. For
+	// a pod pinned to a platform it holds just that one.
+	Platforms []PlatformVolumes
+}
+
+// ContainerType says in which list of the pod spec a container is.
+type ContainerType string
+
+const (
+	Container          ContainerType = "container"
+	InitContainer      ContainerType = "initContainer"
+	EphemeralContainer ContainerType = "ephemeralContainer"
+)
+
+// Finding is one image-declared volume path that no mount of its container covers.
+type Finding struct {
+	Container     string
+	ContainerType ContainerType
+	Image         string
+	Digest        string
+	// Path is the volume path as the image declares it.
+	Path string
+	// Relative is set for a relative VOLUME ("data"): runtimes compare it
+	// before making it absolute, so no mount can ever cover it.
+	Relative bool
+	// Platforms lists the platforms that declare Path, set only when some of
+	// the considered platforms do not.
+	Platforms []Platform
+}
+
+// PlatformNames joins Platforms for messages: "linux/amd64, linux/arm64".
+func (f Finding) PlatformNames() string {
+	names := make([]string, len(f.Platforms))
+	for i, p := range f.Platforms {
+		names[i] = p.String()
+	}
+	return strings.Join(names, ", ")
+}

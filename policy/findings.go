@@ -1,0 +1,146 @@
+package policy
+
+import (
+	"path"
+	"slices"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// ContainerRef is one container of a pod spec, whatever list it is in.
+type ContainerRef struct {
+	Type   ContainerType
+	Name   string
+	Image  string
+	Mounts []corev1.VolumeMount
+}
+
+// Containers lists every container of a pod spec in a stable order:
+// init containers, containers, ephemeral containers.
+func Containers(spec *corev1.PodSpec) []ContainerRef {
+	var out []ContainerRef
+	for _, c := range spec.InitContainers {
+		out = append(out, ContainerRef{InitContainer, c.Name, c.Image, c.VolumeMounts})
+	}
+	for _, c := range spec.Containers {
+		out = append(out, ContainerRef{Container, c.Name, c.Image, c.VolumeMounts})
+	}
+	for _, c := range spec.EphemeralContainers {
+		out = append(out, ContainerRef{EphemeralContainer, c.Name, c.Image, c.VolumeMounts})
+	}
+	return out
+}
+
+// Findings returns every declared volume of every container that no mount of
+// that same container covers. images maps an image string, exactly as written
+// in the spec, to its facts; containers whose image is missing from it are
+// skipped (the caller reports why it could not be read).
+func Findings(spec *corev1.PodSpec, images map[string]ImageFacts) []Finding {
+	constraint := ConstraintOf(spec)
+	var out []Finding
+	for _, c := range Containers(spec) {
+		facts, ok := images[c.Image]
+		if !ok {
+			continue
+		}
+		out = append(out, containerFindings(c, facts, constraint)...)
+	}
+	return out
+}
+
+// declared is one volume path and the platforms declaring it.
+type declared struct {
+	path      string
+	platforms []Platform
+}
+
+func containerFindings(c ContainerRef, facts ImageFacts, constraint PlatformConstraint) []Finding {
+	platforms := selectPlatforms(facts.Platforms, constraint)
+	var out []Finding
+	for _, d := range declaredVolumes(platforms) {
+		relative := !path.IsAbs(d.path)
+		if !relative && covered(c.Mounts, d.path) {
+			continue
+		}
+		f := Finding{
+			Container:     c.Name,
+			ContainerType: c.Type,
+			Image:         c.Image,
+			Digest:        facts.Digest,
+			Path:          d.path,
+			Relative:      relative,
+		}
+		if len(d.platforms) < len(platforms) {
+			f.Platforms = d.platforms
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// selectPlatforms keeps the linux platforms the pod can run on. When the pin
+// matches nothing the image offers, it keeps every linux platform: the pull
+// will fail anyway, and guessing "no volumes" would hide a finding.
+func selectPlatforms(all []PlatformVolumes, c PlatformConstraint) []PlatformVolumes {
+	var linux, allowed []PlatformVolumes
+	for _, p := range all {
+		// Windows paths (C:\data) follow other rules; the design covers linux.
+		if p.Platform.OS != "linux" {
+			continue
+		}
+		linux = append(linux, p)
+		if c.Allows(p.Platform) {
+			allowed = append(allowed, p)
+		}
+	}
+	if len(allowed) == 0 {
+		return linux
+	}
+	return allowed
+}
+
+// declaredVolumes unions the volume paths of the platforms, keyed by their
+// cleaned form (runtimes clean before comparing), sorted by path.
+func declaredVolumes(platforms []PlatformVolumes) []declared {
+	var out []declared
+	index := map[string]int{}
+	for _, p := range platforms {
+		for _, v := range p.Volumes {
+			key := v
+			if path.IsAbs(v) {
+				key = path.Clean(v)
+			}
+			i, seen := index[key]
+			if !seen {
+				i = len(out)
+				index[key] = i
+				out = append(out, declared{path: v})
+			}
+			if !slices.Contains(out[i].platforms, p.Platform) {
+				out[i].platforms = append(out[i].platforms, p.Platform)
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b declared) int {
+		switch {
+		case a.path < b.path:
+			return -1
+		case a.path > b.path:
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+// covered applies the runtimes' exact rule: a mount covers a volume only when
+// the cleaned paths are equal. A mount on a parent directory does not.
+func covered(mounts []corev1.VolumeMount, volume string) bool {
+	want := path.Clean(volume)
+	for _, m := range mounts {
+		if path.Clean(m.MountPath) == want {
+			return true
+		}
+	}
+	return false
+}
