@@ -1,0 +1,87 @@
+// Command countproxy is a reverse proxy on loopback that counts the registry
+// requests passing through it, by method and kind (manifest, blob, other),
+// and prints the counts when asked at /_count or when it stops.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"log"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+)
+
+type counter struct {
+	mu     sync.Mutex
+	counts map[string]int
+}
+
+func (c *counter) add(key string) {
+	c.mu.Lock()
+	c.counts[key]++
+	c.counts["total"]++
+	c.mu.Unlock()
+}
+
+func (c *counter) snapshot() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[string]int, len(c.counts))
+	for k, v := range c.counts {
+		out[k] = v
+	}
+	return out
+}
+
+func kind(path string) string {
+	switch {
+	case strings.Contains(path, "/manifests/"):
+		return "manifest"
+	case strings.Contains(path, "/blobs/"):
+		return "blob"
+	}
+	return "other"
+}
+
+func main() {
+	listen := flag.String("listen", "127.0.0.1:5001", "loopback address to listen on")
+	upstream := flag.String("upstream", "http://127.0.0.1:5000", "registry to forward to")
+	flag.Parse()
+	target, err := url.Parse(*upstream)
+	if err != nil {
+		log.Fatal(err)
+	}
+	c := &counter{counts: map[string]int{}}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/_count", func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodDelete {
+			c.mu.Lock()
+			c.counts = map[string]int{}
+			c.mu.Unlock()
+		}
+		_ = json.NewEncoder(w).Encode(c.snapshot())
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		c.add(r.Method + " " + kind(r.URL.Path))
+		proxy.ServeHTTP(w, r)
+	})
+	srv := &http.Server{Addr: *listen, Handler: mux}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		_ = srv.Shutdown(context.Background())
+	}()
+	if err := srv.ListenAndServe(); err != http.ErrServerClosed {
+		log.Fatal(err)
+	}
+	_ = json.NewEncoder(os.Stdout).Encode(c.snapshot())
+}

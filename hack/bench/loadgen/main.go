@@ -1,0 +1,198 @@
+// Command loadgen drives admission webhooks over TLS with AdmissionReviews of
+// a realistic pod and prints throughput and latency percentiles per target,
+// so volumeguard and a do-nothing webhook are measured in one run.
+//
+//	loadgen -ca ca.crt -c 2,8,32 -d 10s volumeguard=https://127.0.0.1:8443/mutate noop=https://127.0.0.1:9443/
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+type target struct{ name, url string }
+
+type result struct {
+	requests  int
+	errors    int
+	elapsed   time.Duration
+	latencies []time.Duration
+}
+
+func main() {
+	caFile := flag.String("ca", "", "CA certificate of the webhooks")
+	conc := flag.String("c", "2,8,32", "concurrency levels, comma separated")
+	duration := flag.Duration("d", 10*time.Second, "duration per target and level")
+	warmup := flag.Duration("warmup", 2*time.Second, "warm-up per target and level, not measured")
+	podFile := flag.String("pod", "", "pod JSON to send (default: a zookeeper-like pod)")
+	image := flag.String("image", "zookeeper:3.4.13", "image of the default pod")
+	flag.Parse()
+
+	var targets []target
+	for _, arg := range flag.Args() {
+		name, url, ok := strings.Cut(arg, "=")
+		if !ok {
+			log.Fatalf("target %q: want NAME=URL", arg)
+		}
+		targets = append(targets, target{name, url})
+	}
+	client, err := newClient(*caFile)
+	if err != nil {
+		log.Fatal(err)
+	}
+	pod := defaultPod(*image)
+	if *podFile != "" {
+		if pod, err = os.ReadFile(*podFile); err != nil {
+			log.Fatal(err)
+		}
+	}
+	fmt.Printf("%-12s %5s %10s %9s %9s %9s %7s\n", "target", "conc", "req/s", "p50_ms", "p90_ms", "p99_ms", "errors")
+	for _, c := range levels(*conc) {
+		base := 0.0
+		for i, t := range targets {
+			drive(client, t, pod, c, *warmup)
+			r := drive(client, t, pod, c, *duration)
+			rps := float64(r.requests) / r.elapsed.Seconds()
+			ratio := ""
+			if i == 0 {
+				base = rps
+			} else if rps > 0 {
+				ratio = fmt.Sprintf("  (%s/%s throughput %.2fx)", targets[0].name, t.name, base/rps)
+			}
+			fmt.Printf("%-12s %5d %10.0f %9.2f %9.2f %9.2f %7d%s\n", t.name, c, rps,
+				ms(pct(r.latencies, 50)), ms(pct(r.latencies, 90)), ms(pct(r.latencies, 99)), r.errors, ratio)
+		}
+	}
+}
+
+func newClient(caFile string) (*http.Client, error) {
+	pool := x509.NewCertPool()
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("reading CA %q: %w", caFile, err)
+		}
+		pool.AppendCertsFromPEM(pem)
+	}
+	// Like kube-apiserver: keep-alive connections, HTTP/2 allowed over TLS.
+	tr := &http.Transport{
+		TLSClientConfig:     &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
+		MaxIdleConnsPerHost: 64,
+		ForceAttemptHTTP2:   true,
+	}
+	return &http.Client{Transport: tr, Timeout: 10 * time.Second}, nil
+}
+
+func levels(s string) []int {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			log.Fatalf("concurrency %q: want positive integers", f)
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+// drive sends reviews from c workers for d and collects every latency.
+func drive(client *http.Client, t target, pod []byte, c int, d time.Duration) result {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	var mu sync.Mutex
+	total := result{}
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := range c {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			local := result{}
+			for i := 0; ctx.Err() == nil; i++ {
+				body := review(fmt.Sprintf("%d-%d", w, i), pod)
+				t0 := time.Now()
+				ok := send(client, t.url, body)
+				if ctx.Err() != nil {
+					break
+				}
+				local.latencies = append(local.latencies, time.Since(t0))
+				local.requests++
+				if !ok {
+					local.errors++
+				}
+			}
+			mu.Lock()
+			total.requests += local.requests
+			total.errors += local.errors
+			total.latencies = append(total.latencies, local.latencies...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	total.elapsed = time.Since(start)
+	return total
+}
+
+func send(client *http.Client, url string, body []byte) bool {
+	resp, err := client.Post(url+"?timeout=10s", "application/json", bytes.NewReader(body))
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Response *struct {
+			Allowed bool `json:"allowed"`
+		} `json:"response"`
+	}
+	data, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode == http.StatusOK && json.Unmarshal(data, &out) == nil && out.Response != nil
+}
+
+func review(uid string, pod []byte) []byte {
+	return []byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{` +
+		`"uid":"` + uid + `","kind":{"group":"","version":"v1","kind":"Pod"},` +
+		`"resource":{"group":"","version":"v1","resource":"pods"},"requestKind":{"group":"","version":"v1","kind":"Pod"},` +
+		`"namespace":"bench","operation":"CREATE","userInfo":{"username":"system:serviceaccount:kube-system:replicaset-controller"},` +
+		`"object":` + string(pod) + `,"oldObject":null,"dryRun":false,"options":{"apiVersion":"meta.k8s.io/v1","kind":"CreateOptions"}}}`)
+}
+
+// defaultPod looks like a pod a ReplicaSet creates: labels, owner, probes,
+// resources, env, a sidecar, service account token volume.
+func defaultPod(image string) []byte {
+	return []byte(`{"apiVersion":"v1","kind":"Pod","metadata":{"generateName":"zk-7d9f8b6c5d-","namespace":"bench",` +
+		`"labels":{"app":"zk","pod-template-hash":"7d9f8b6c5d"},"annotations":{"prometheus.io/scrape":"true"},` +
+		`"ownerReferences":[{"apiVersion":"apps/v1","kind":"ReplicaSet","name":"zk-7d9f8b6c5d","uid":"3c1d7e1a-4a3b-4f0e-9f43-1b2c3d4e5f60","controller":true,"blockOwnerDeletion":true}]},` +
+		`"spec":{"serviceAccountName":"default","containers":[{"name":"zk","image":"` + image + `",` +
+		`"ports":[{"containerPort":2181,"name":"client"},{"containerPort":2888,"name":"server"},{"containerPort":3888,"name":"leader"}],` +
+		`"env":[{"name":"ZOO_MY_ID","value":"1"},{"name":"ZOO_SERVERS","value":"server.1=zk-0:2888:3888"}],` +
+		`"resources":{"requests":{"cpu":"100m","memory":"256Mi"},"limits":{"memory":"512Mi"}},` +
+		`"readinessProbe":{"tcpSocket":{"port":2181},"periodSeconds":10},` +
+		`"volumeMounts":[{"name":"kube-api-access-abcde","mountPath":"/var/run/secrets/kubernetes.io/serviceaccount","readOnly":true}]},` +
+		`{"name":"exporter","image":"` + image + `","volumeMounts":[{"name":"kube-api-access-abcde","mountPath":"/var/run/secrets/kubernetes.io/serviceaccount","readOnly":true}]}],` +
+		`"volumes":[{"name":"kube-api-access-abcde","projected":{"sources":[{"serviceAccountToken":{"expirationSeconds":3607,"path":"token"}}]}}],` +
+		`"restartPolicy":"Always","terminationGracePeriodSeconds":30,"dnsPolicy":"ClusterFirst"}}`)
+}
+
+func pct(ds []time.Duration, p int) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	slices.Sort(ds)
+	return ds[min(len(ds)-1, len(ds)*p/100)]
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -1,0 +1,126 @@
+package workload
+
+import (
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// writeTree creates files (path -> content) under a new temporary directory.
+func writeTree(t *testing.T, files map[string]string) string {
+	t.Helper()
+	root := t.TempDir()
+	for name, content := range files {
+		p := filepath.Join(root, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root
+}
+
+func TestReadPaths(t *testing.T) {
+	root := writeTree(t, map[string]string{
+		"a.yaml":               podYAML,
+		"b.yml":                deploymentYAML,
+		"c.json":               podJSON,
+		"nested/deeper/d.YAML": strings.Replace(podYAML, "name: web,", "name: deep,", 1),
+		"nested/e.yaml":        serviceYAML,
+		"z-broken.yaml":        "kind: [\n",
+		"README.md":            "# not a manifest: [\n",
+		"notes.txt":            "kind: [\n",
+		".git/config.yaml":     "kind: [\n",
+		".hidden.yaml":         "kind: [\n",
+		"kustomization.yaml":   "resources: [a.yaml]\n",
+	})
+	outside := writeTree(t, map[string]string{"pod.txt": podJSON})
+	explicit := filepath.Join(outside, "pod.txt")
+	missing := filepath.Join(outside, "missing.yaml")
+
+	type file struct {
+		File string
+		Name string
+	}
+	tests := []struct {
+		name     string
+		paths    []string
+		stdin    io.Reader
+		want     []file
+		wantErrs []string // Error.File of each error
+	}{
+		{
+			name:  "directory tree",
+			paths: []string{root},
+			want: []file{
+				{filepath.Join(root, "a.yaml"), "web"},
+				{filepath.Join(root, "b.yml"), "zk"},
+				{filepath.Join(root, "c.json"), "p1"},
+				{filepath.Join(root, "nested", "deeper", "d.YAML"), "deep"},
+			},
+			wantErrs: []string{filepath.Join(root, "z-broken.yaml")},
+		},
+		{
+			name:  "explicit file whatever its extension, missing path, stdin, duplicates",
+			paths: []string{explicit, missing, "-", filepath.Join(root, "a.yaml"), filepath.Join(root, ".", "a.yaml"), "-"},
+			stdin: strings.NewReader(deploymentYAML),
+			want: []file{
+				{explicit, "p1"},
+				{"-", "zk"},
+				{filepath.Join(root, "a.yaml"), "web"},
+			},
+			wantErrs: []string{missing},
+		},
+		{
+			name:     "hidden file named explicitly",
+			paths:    []string{filepath.Join(root, ".hidden.yaml")},
+			wantErrs: []string{filepath.Join(root, ".hidden.yaml")},
+		},
+		{
+			name:     "stdin without a reader",
+			paths:    []string{"-"},
+			wantErrs: []string{"-"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			objs, errs := ReadPaths(tt.paths, tt.stdin)
+			var got []file
+			for _, o := range objs {
+				got = append(got, file{o.File, o.Name})
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("objects = %v, want %v", got, tt.want)
+			}
+			var gotErrs []string
+			for _, err := range errs {
+				var e *Error
+				if !errors.As(err, &e) {
+					t.Fatalf("error %v is %T, want *Error", err, err)
+				}
+				gotErrs = append(gotErrs, e.File)
+			}
+			if !reflect.DeepEqual(gotErrs, tt.wantErrs) {
+				t.Errorf("errors = %q, want files %q", errs, tt.wantErrs)
+			}
+		})
+	}
+}
+
+func TestReadPathsMissing(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "nope.yaml")
+	_, errs := ReadPaths([]string{missing}, nil)
+	if len(errs) != 1 || !errors.Is(errs[0], fs.ErrNotExist) {
+		t.Fatalf("errors = %v, want one that is fs.ErrNotExist", errs)
+	}
+	if want := missing + ": no such file or directory"; errs[0].Error() != want {
+		t.Errorf("error = %q, want %q", errs[0], want)
+	}
+}

@@ -1,0 +1,189 @@
+package workload
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+)
+
+// document is one document of a stream, or the reason it could not be read.
+type document struct {
+	n    int    // 1-based number in the stream
+	data []byte // YAML, or JSON when isJSON
+	// isJSON marks a value of a JSON stream: it skips the YAML conversion and
+	// a top-level array is read as a list of objects.
+	isJSON bool
+	// lineOffset is the number of lines of the stream before data, to turn
+	// YAML errors' line numbers into the file's.
+	lineOffset int
+	err        error
+}
+
+const (
+	readBufferSize = 64 << 10
+	utf8BOM        = "\xef\xbb\xbf"
+)
+
+// documents splits a stream into documents. A stream whose first character
+// is '{' or '[' is read as concatenated JSON values, as kubectl does; if its
+// first value is not valid JSON (a YAML flow mapping), or once a value is
+// followed by something that is not JSON (`---`), the rest is read as YAML.
+func (d *Decoder) documents(r io.Reader) iter.Seq[document] {
+	return func(yield func(document) bool) {
+		br := bufio.NewReaderSize(r, readBufferSize)
+		// A BOM is not whitespace to the JSON decoder; YAML ignores it anyway.
+		if b, err := br.Peek(len(utf8BOM)); err == nil && string(b) == utf8BOM {
+			_, _ = br.Discard(len(utf8BOM))
+		}
+		c, ok, lines := peekNonSpace(nil, br)
+		if !ok || (c != '{' && c != '[') {
+			yamlDocuments(br, 1, lines, d.maxDocumentSize(), yield)
+			return
+		}
+		d.jsonDocuments(br, lines, yield)
+	}
+}
+
+// jsonDocuments reads the concatenated JSON values of br, which starts after
+// the given number of lines.
+func (d *Decoder) jsonDocuments(br *bufio.Reader, lines int, yield func(document) bool) {
+	max := d.maxDocumentSize()
+	// The first value is recorded so the stream can be read again as YAML.
+	rec := &recorder{r: br, on: true}
+	lim := &limitReader{r: rec}
+	dec := json.NewDecoder(lim)
+	n := 0
+	for {
+		if n > 0 {
+			c, ok, skipped := peekNonSpace(dec.Buffered(), br)
+			lines += skipped
+			if !ok {
+				return
+			}
+			if c != '{' && c != '[' {
+				buffered, _ := io.ReadAll(dec.Buffered())
+				offset := lines + lim.newlines - bytes.Count(buffered, []byte("\n"))
+				yamlDocuments(io.MultiReader(bytes.NewReader(buffered), br), n+1, offset, max, yield)
+				return
+			}
+		}
+		// Stop the decoder reading past this value's share of the limit:
+		// json.Decoder buffers a whole value before looking at it.
+		lim.limit = dec.InputOffset() + max + 1
+		var raw json.RawMessage
+		err := dec.Decode(&raw)
+		if errors.Is(err, io.EOF) {
+			return
+		}
+		n++
+		switch {
+		case errors.Is(err, ErrDocumentTooLarge):
+			yield(document{n: n, err: fmt.Errorf("%w: more than %d bytes", ErrDocumentTooLarge, max)})
+			return
+		case err != nil && rec.on:
+			var syntax *json.SyntaxError
+			if errors.As(err, &syntax) {
+				yamlDocuments(io.MultiReader(bytes.NewReader(rec.buf), br), 1, lines, max, yield)
+				return
+			}
+			fallthrough
+		case err != nil:
+			// The JSON decoder cannot find the next value after an error.
+			yield(document{n: n, err: fmt.Errorf("decoding JSON: %w", err)})
+			return
+		}
+		rec.stop()
+		doc := document{n: n, data: raw, isJSON: true}
+		if int64(len(raw)) > max {
+			doc = document{n: n, err: fmt.Errorf("%w: more than %d bytes", ErrDocumentTooLarge, max)}
+		}
+		if !yield(doc) {
+			return
+		}
+	}
+}
+
+// peekNonSpace returns the first non-whitespace byte of buffered followed by
+// br. It consumes nothing but whole lines of whitespace from br (whole, so
+// the indentation of YAML after them is kept) and returns how many.
+func peekNonSpace(buffered io.Reader, r *bufio.Reader) (c byte, ok bool, lines int) {
+	// Byte by byte: the decoder may hold megabytes, of which only the
+	// blanks before the next value matter.
+	if br, ok := buffered.(io.ByteReader); ok {
+		for {
+			b, err := br.ReadByte()
+			if err != nil {
+				break
+			}
+			if notSpace(rune(b)) {
+				return b, true, 0
+			}
+		}
+	}
+	for {
+		b, err := r.Peek(r.Size())
+		if i := bytes.IndexFunc(b, notSpace); i >= 0 {
+			return b[i], true, lines
+		}
+		if err != nil || len(b) == 0 {
+			return 0, false, lines
+		}
+		nl := bytes.LastIndexByte(b, '\n')
+		if nl < 0 {
+			// A whole buffer of blanks without a line break: stop looking.
+			return 0, false, lines
+		}
+		lines += bytes.Count(b[:nl+1], []byte("\n"))
+		_, _ = r.Discard(nl + 1)
+	}
+}
+
+func notSpace(r rune) bool {
+	return r != ' ' && r != '\t' && r != '\n' && r != '\r'
+}
+
+// recorder keeps what it reads until stopped.
+type recorder struct {
+	r   io.Reader
+	on  bool
+	buf []byte
+}
+
+func (r *recorder) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if r.on {
+		r.buf = append(r.buf, p[:n]...)
+	}
+	return n, err
+}
+
+func (r *recorder) stop() {
+	r.on, r.buf = false, nil
+}
+
+// limitReader fails with ErrDocumentTooLarge past limit bytes, and counts
+// the lines it has read.
+type limitReader struct {
+	r        io.Reader
+	read     int64
+	limit    int64
+	newlines int
+}
+
+func (l *limitReader) Read(p []byte) (int, error) {
+	left := l.limit - l.read
+	if left <= 0 {
+		return 0, ErrDocumentTooLarge
+	}
+	if int64(len(p)) > left {
+		p = p[:left]
+	}
+	n, err := l.r.Read(p)
+	l.read += int64(n)
+	l.newlines += bytes.Count(p[:n], []byte("\n"))
+	return n, err
+}
