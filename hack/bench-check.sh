@@ -24,7 +24,7 @@ log: {level: error, accesslog: {disabled: true}}
 storage: {filesystem: {rootdirectory: ${work}/data}}
 http: {addr: 127.0.0.1:${REG_PORT}}
 YAML
-"${REGISTRY_BIN}" serve "${work}/config.yml" >"${work}/registry.log" 2>&1 & pids+=($!)
+OTEL_TRACES_EXPORTER=none "${REGISTRY_BIN}" serve "${work}/config.yml" >"${work}/registry.log" 2>&1 & pids+=($!)
 go build -o "${work}/countproxy" ./hack/bench/countproxy
 go build -o "${work}/fixture-gen" ./hack/bench/fixture
 "${work}/countproxy" -listen "127.0.0.1:${PROXY_PORT}" -upstream "http://127.0.0.1:${REG_PORT}" >/dev/null 2>&1 & pids+=($!)
