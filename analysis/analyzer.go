@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/volumeguard/volumeguard/imageinspect"
@@ -19,6 +20,31 @@ import (
 // is the real one.
 type Inspector interface {
 	Inspect(ctx context.Context, ref string, platform *imageinspect.Platform) (*imageinspect.Image, error)
+}
+
+// OptionInspector is an Inspector that takes per-inspection options, such as
+// the credentials of a pod; *imageinspect.Inspector is one. An Inspector
+// that is not one is called without them.
+type OptionInspector interface {
+	InspectWith(ctx context.Context, ref string, platform *imageinspect.Platform, opts ...imageinspect.InspectOption) (*imageinspect.Image, error)
+}
+
+// AnalyzeOption configures one analysis.
+type AnalyzeOption func(*analyzeOptions)
+
+type analyzeOptions struct {
+	inspect []imageinspect.InspectOption
+}
+
+// WithKeychain reads the images of this analysis with the credentials of kc:
+// the pod's pull secrets (package pullsecrets) chained before the webhook's
+// own.
+func WithKeychain(kc authn.Keychain) AnalyzeOption {
+	return func(o *analyzeOptions) {
+		if kc != nil {
+			o.inspect = append(o.inspect, imageinspect.UsingKeychain(kc))
+		}
+	}
 }
 
 // ImageError is an image of a container that could not be evaluated.
@@ -82,6 +108,15 @@ func New(inspector Inspector, opts ...Option) *Analyzer {
 // Analyze looks up every distinct image of spec in parallel and returns the
 // findings of policy.Findings, plus the images that could not be read.
 func (a *Analyzer) Analyze(ctx context.Context, spec *corev1.PodSpec) Result {
+	return a.AnalyzeWith(ctx, spec)
+}
+
+// AnalyzeWith is Analyze with per-analysis options (WithKeychain).
+func (a *Analyzer) AnalyzeWith(ctx context.Context, spec *corev1.PodSpec, opts ...AnalyzeOption) Result {
+	var o analyzeOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	platform := a.platformFor(spec)
 	containers := policy.Containers(spec)
 
@@ -100,7 +135,7 @@ func (a *Analyzer) Analyze(ctx context.Context, spec *corev1.PodSpec) Result {
 		wg.Add(1)
 		go func(image string) {
 			defer wg.Done()
-			l.facts, l.err = a.inspect(ctx, image, platform)
+			l.facts, l.err = a.inspect(ctx, image, platform, o.inspect)
 		}(c.Image)
 	}
 	wg.Wait()
@@ -123,6 +158,9 @@ func (a *Analyzer) Analyze(ctx context.Context, spec *corev1.PodSpec) Result {
 
 // platformFor narrows the lookup to one platform when the pod pins exactly
 // one, which saves fetching the configs of every other platform of an index.
+// A pod pinning only its operating system gets that system's images: a
+// Windows pod must not be judged by the linux images of an index (policy
+// then finds nothing, as the rule covers linux paths only).
 func (a *Analyzer) platformFor(spec *corev1.PodSpec) *imageinspect.Platform {
 	constraint := policy.ConstraintOf(spec)
 	if p, ok := constraint.Pinned(); ok {
@@ -131,17 +169,26 @@ func (a *Analyzer) platformFor(spec *corev1.PodSpec) *imageinspect.Platform {
 	if constraint.OS == nil && constraint.Arch == nil {
 		return a.defaultPlatform
 	}
+	if len(constraint.OS) == 1 && constraint.OS[0] != "linux" {
+		return &imageinspect.Platform{OS: constraint.OS[0]}
+	}
 	return nil
 }
 
-func (a *Analyzer) inspect(ctx context.Context, image string, platform *imageinspect.Platform) (policy.ImageFacts, error) {
+func (a *Analyzer) inspect(ctx context.Context, image string, platform *imageinspect.Platform, opts []imageinspect.InspectOption) (policy.ImageFacts, error) {
 	select {
 	case a.slots <- struct{}{}:
 		defer func() { <-a.slots }()
 	case <-ctx.Done():
 		return policy.ImageFacts{}, fmt.Errorf("waiting to inspect image %q: %w", image, ctx.Err())
 	}
-	img, err := a.inspector.Inspect(ctx, image, platform)
+	var img *imageinspect.Image
+	var err error
+	if oi, ok := a.inspector.(OptionInspector); ok && len(opts) > 0 {
+		img, err = oi.InspectWith(ctx, image, platform, opts...)
+	} else {
+		img, err = a.inspector.Inspect(ctx, image, platform)
+	}
 	if err != nil {
 		return policy.ImageFacts{}, err
 	}

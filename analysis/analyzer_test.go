@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/volumeguard/volumeguard/imageinspect"
@@ -91,6 +92,10 @@ func TestAnalyzePlatformChoice(t *testing.T) {
 		{name: "unpinned looks at every platform", want: "any"},
 		{name: "nodeSelector pins one", spec: corev1.PodSpec{NodeSelector: map[string]string{policy.LabelArch: "arm64"}}, want: "linux/arm64"},
 		{name: "default platform for unpinned pods", opts: []Option{WithDefaultPlatform(arm)}, want: "linux/arm64"},
+		{name: "only linux pinned looks at every linux platform", spec: corev1.PodSpec{NodeSelector: map[string]string{policy.LabelOS: "linux"}}, want: "any"},
+		{name: "windows pinned looks at the windows images", spec: corev1.PodSpec{NodeSelector: map[string]string{policy.LabelOS: "windows"}}, want: "windows/"},
+		{name: "required affinity on one arch pins it", spec: archAffinity("arm64"), want: "linux/arm64"},
+		{name: "required affinity on two archs looks at every platform", spec: archAffinity("amd64", "arm64"), want: "any"},
 		{
 			name: "the pod's pin wins over the default",
 			spec: corev1.PodSpec{NodeSelector: map[string]string{policy.LabelArch: "amd64"}},
@@ -119,4 +124,52 @@ func TestAnalyzeStopsWaitingWhenContextEnds(t *testing.T) {
 	if len(res.Errors) != 1 || !errors.Is(res.Errors[0], context.Canceled) {
 		t.Errorf("errors = %v, want the cancellation", res.Errors)
 	}
+}
+
+func archAffinity(archs ...string) corev1.PodSpec {
+	return corev1.PodSpec{Affinity: &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{
+		RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{NodeSelectorTerms: []corev1.NodeSelectorTerm{{
+			MatchExpressions: []corev1.NodeSelectorRequirement{{Key: policy.LabelArch, Operator: corev1.NodeSelectorOpIn, Values: archs}},
+		}}},
+	}}}
+}
+
+// optionInspector is a fakeInspector that takes per-inspection options.
+type optionInspector struct {
+	fakeInspector
+	options []int // number of options per call
+}
+
+func (f *optionInspector) InspectWith(ctx context.Context, ref string, p *imageinspect.Platform, opts ...imageinspect.InspectOption) (*imageinspect.Image, error) {
+	f.mu.Lock()
+	f.options = append(f.options, len(opts))
+	f.mu.Unlock()
+	return f.Inspect(ctx, ref, p)
+}
+
+func TestAnalyzeWithKeychain(t *testing.T) {
+	spec := &corev1.PodSpec{Containers: []corev1.Container{{Name: "zk", Image: "zookeeper:3.4.13"}}}
+	images := map[string]*imageinspect.Image{"zookeeper:3.4.13": image("sha256:zk", "/data")}
+	kc := authn.NewMultiKeychain()
+
+	t.Run("the keychain reaches an inspector that takes options", func(t *testing.T) {
+		in := &optionInspector{fakeInspector: fakeInspector{images: images}}
+		res := New(in).AnalyzeWith(context.Background(), spec, WithKeychain(kc))
+		if len(res.Findings) != 1 || !reflect.DeepEqual(in.options, []int{1}) {
+			t.Errorf("findings %v, options per call %v; want 1 finding and [1]", res.Findings, in.options)
+		}
+	})
+	t.Run("Analyze passes none", func(t *testing.T) {
+		in := &optionInspector{fakeInspector: fakeInspector{images: images}}
+		New(in).Analyze(context.Background(), spec)
+		if len(in.options) != 0 || len(in.calls) != 1 {
+			t.Errorf("InspectWith calls %v, Inspect calls %v; want Inspect only", in.options, in.calls)
+		}
+	})
+	t.Run("an inspector without options still answers", func(t *testing.T) {
+		in := &fakeInspector{images: images}
+		if res := New(in).AnalyzeWith(context.Background(), spec, WithKeychain(kc)); len(res.Findings) != 1 {
+			t.Errorf("findings = %v, want 1", res.Findings)
+		}
+	})
 }

@@ -2,20 +2,31 @@ package imageinspect
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
-// Cache keys. Manifests are keyed by repository and digest, so that a digest
-// read from one repository is not taken as readable from another. Configs are
-// keyed by digest alone: a config is only ever asked for after a manifest
-// naming it was read from the asking repository.
-func tagKey(ref name.Reference) string { return "tag\x00" + ref.Name() }
+// After a failed revalidation (registry down, rate-limited, slow) the
+// expired tag is served again for this long before the next try, so that an
+// outage neither fails every admission nor sends a request per lookup.
+const staleRetryAfter = 30 * time.Second
+
+const tagEntrySize = 96 // a digest string
+
+// Cache keys. Tags and "not found" answers are keyed by the fingerprint of
+// the credentials they were read with. Manifests are keyed by repository and
+// digest, configs by digest alone: content-addressed, they are shared by
+// every caller (a config is only asked for after a manifest naming it was
+// read from the asking repository).
+func tagKey(ref name.Reference, fp string) string { return "tag\x00" + ref.Name() + "\x00" + fp }
+
+func notFoundKey(ref name.Reference, fp string) string {
+	return "notfound\x00" + ref.Name() + "\x00" + fp
+}
 
 func manifestKey(repo name.Repository, digest string) string {
 	return "manifest\x00" + repo.Name() + "@" + digest
@@ -23,73 +34,225 @@ func manifestKey(repo name.Repository, digest string) string {
 
 func configKey(d string) string { return "config\x00" + d }
 
-// manifest returns the manifest ref points to, from the cache or with one GET.
-func (i *Inspector) manifest(ctx context.Context, ref name.Reference) (*manifest, error) {
-	repo := ref.Context()
-	d, byDigest := ref.(name.Digest)
-	digest := d.DigestStr()
-	if !byDigest {
-		if v, ok := i.cache.get(tagKey(ref)); ok {
-			digest = v.(string)
-		}
-	}
-	if digest != "" {
-		if v, ok := i.cache.get(manifestKey(repo, digest)); ok {
-			i.stats.cacheHits.Add(1)
-			return v.(*manifest), nil
-		}
-	}
-	v, err := i.shared(ctx, "manifest\x00"+ref.Name(), func(ctx context.Context) (any, error) {
-		return i.fetchManifest(ctx, ref)
-	})
+// manifest returns the manifest ref points to, from the caches or the registry.
+func (i *Inspector) manifest(ctx context.Context, lk *lookup, ref name.Reference) (*manifest, error) {
+	m, err := i.resolveManifest(ctx, lk, ref)
 	if err != nil {
 		var ue *unsupportedMediaTypeError
 		if errors.As(err, &ue) {
 			return nil, unsupportedError("reading manifest of", ref.Name(), ue.mediaType)
 		}
-		return nil, registryError(ctx, "reading manifest of", ref.Name(), repo.RegistryStr(), err)
-	}
-	return v.(*manifest), nil
-}
-
-func (i *Inspector) fetchManifest(ctx context.Context, ref name.Reference) (*manifest, error) {
-	pl, err := i.pullers.get(ref.Context().Name())
-	if err != nil {
-		return nil, err
-	}
-	i.log.V(1).Info("fetching manifest", "reference", ref.Name())
-	i.stats.manifestFetches.Add(1)
-	desc, err := pl.Get(ctx, ref)
-	if err != nil {
-		i.forgetOnAuthError(ctx, pl, err)
-		return nil, err
-	}
-	m, err := parseManifest(desc.Manifest, string(desc.MediaType), desc.Digest.String())
-	if err != nil {
-		return nil, err
-	}
-	i.cache.add(manifestKey(ref.Context(), m.digest), m, 0)
-	if _, byDigest := ref.(name.Digest); !byDigest {
-		i.cache.add(tagKey(ref), m.digest, i.opts.tagTTL)
+		return nil, registryError(ctx, "reading manifest of", ref.Name(), ref.Context().RegistryStr(), err)
 	}
 	return m, nil
 }
 
+func (i *Inspector) resolveManifest(ctx context.Context, lk *lookup, ref name.Reference) (*manifest, error) {
+	fp, err := i.fingerprintFor(ctx, lk, ref.Context())
+	if err != nil {
+		return nil, err
+	}
+	if d, ok := ref.(name.Digest); ok {
+		return i.byDigest(ctx, lk, ref.Context(), d.DigestStr(), fp)
+	}
+	v, expired, ok := i.cache.peek(tagKey(ref, fp))
+	i.opts.metrics.cacheLookup(CacheTag, ok && !expired)
+	switch {
+	case ok && !expired:
+		return i.byDigest(ctx, lk, ref.Context(), v.(string), fp)
+	case ok:
+		return i.revalidate(ctx, lk, ref, v.(string), fp)
+	}
+	return i.byTag(ctx, lk, ref, fp)
+}
+
+// byDigest returns the manifest digest names, cached or with one GET.
+func (i *Inspector) byDigest(ctx context.Context, lk *lookup, repo name.Repository, digest, fp string) (*manifest, error) {
+	if v, ok := i.cache.get(manifestKey(repo, digest)); ok {
+		i.stats.cacheHits.Add(1)
+		i.opts.metrics.cacheLookup(CacheManifest, true)
+		return v.(*manifest), nil
+	}
+	i.opts.metrics.cacheLookup(CacheManifest, false)
+	ref := repo.Digest(digest)
+	if err := i.notFound(ref, fp); err != nil {
+		return nil, err
+	}
+	v, err := i.shared(ctx, "get\x00"+ref.Name()+"\x00"+fp, func(ctx context.Context) (any, error) {
+		// A flight that ended between our cache miss and now filled it.
+		if v, ok := i.cache.get(manifestKey(repo, digest)); ok {
+			return v, nil
+		}
+		return i.fetchManifest(ctx, lk, ref, fp)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*manifest), nil
+}
+
+// byTag GETs the manifest a tag points to, once for concurrent callers.
+func (i *Inspector) byTag(ctx context.Context, lk *lookup, ref name.Reference, fp string) (*manifest, error) {
+	if err := i.notFound(ref, fp); err != nil {
+		return nil, err
+	}
+	v, err := i.shared(ctx, "get\x00"+tagKey(ref, fp), func(ctx context.Context) (any, error) {
+		if m := i.cachedTag(ref, fp); m != nil {
+			return m, nil
+		}
+		return i.fetchManifest(ctx, lk, ref, fp)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*manifest), nil
+}
+
+// cachedTag returns the manifest of a fresh tag entry, if both are cached.
+func (i *Inspector) cachedTag(ref name.Reference, fp string) *manifest {
+	if d, ok := i.cache.get(tagKey(ref, fp)); ok {
+		if m, ok := i.cache.get(manifestKey(ref.Context(), d.(string))); ok {
+			return m.(*manifest)
+		}
+	}
+	return nil
+}
+
+// revalidate asks, with a HEAD, whether an expired tag still points to old.
+// Unchanged, the cached manifest and config serve: one HEAD, no GET.
+func (i *Inspector) revalidate(ctx context.Context, lk *lookup, ref name.Reference, old, fp string) (*manifest, error) {
+	key := tagKey(ref, fp)
+	v, err := i.shared(ctx, "head\x00"+key, func(ctx context.Context) (any, error) {
+		if v, ok := i.cache.get(key); ok {
+			return v, nil // revalidated by a flight that just ended
+		}
+		var digest string
+		err := i.onHosts(ctx, lk, ref.Context(), func(ctx context.Context, ep *endpoint) error {
+			var err error
+			digest, err = i.headManifest(ctx, ep, ref.Identifier())
+			return err
+		})
+		if err == nil && digest != "" {
+			i.cache.add(key, digest, tagEntrySize, i.opts.tagTTL)
+		}
+		return digest, err
+	})
+	kind, _ := classify(ctx, err, "")
+	switch {
+	case err == nil && v.(string) != "":
+		return i.byDigest(ctx, lk, ref.Context(), v.(string), fp)
+	case kind == ErrNotFound:
+		i.cache.remove(key)
+		i.rememberNotFound(ref, fp, err)
+		return nil, err
+	case kind == ErrUnavailable || kind == ErrTimeout || kind == ErrRateLimited:
+		// stale-if-error: what the tag pointed to a TTL ago beats no answer.
+		i.stats.staleServed.Add(1)
+		i.log.V(1).Info("serving an expired tag: revalidating it failed", "reference", ref.Name(), "reason", kind.Error())
+		i.cache.extendExpired(key, old, min(staleRetryAfter, i.opts.tagTTL))
+		return i.byDigest(ctx, lk, ref.Context(), old, fp)
+	}
+	// The registry did not say (no Docker-Content-Digest, HEAD refused, a
+	// 401 to look into): a GET does.
+	return i.byTag(ctx, lk, ref, fp)
+}
+
+// fetchManifest GETs ref from its hosts, checks and caches it.
+func (i *Inspector) fetchManifest(ctx context.Context, lk *lookup, ref name.Reference, fp string) (*manifest, error) {
+	var m *manifest
+	err := i.onHosts(ctx, lk, ref.Context(), func(ctx context.Context, ep *endpoint) error {
+		f, err := i.getManifest(ctx, ep, ref.Identifier())
+		if err != nil {
+			return err
+		}
+		digest, err := checkManifest(ref, f)
+		if err != nil {
+			return err
+		}
+		m, err = parseManifest(f.raw, f.contentType, digest)
+		return err
+	})
+	if err != nil {
+		if kind, _ := classify(ctx, err, ""); kind == ErrNotFound {
+			i.rememberNotFound(ref, fp, err)
+		}
+		return nil, err
+	}
+	i.cache.add(manifestKey(ref.Context(), m.digest), m, m.size, 0)
+	if _, byDigest := ref.(name.Digest); !byDigest {
+		i.cache.add(tagKey(ref, fp), m.digest, tagEntrySize, i.opts.tagTTL)
+	}
+	return m, nil
+}
+
+// checkManifest verifies a manifest against the digest asked for, or for a
+// tag against the Docker-Content-Digest the registry announced, as
+// containerd does before pulling; it returns the manifest's digest.
+func checkManifest(ref name.Reference, f *fetched) (string, error) {
+	want := f.headerDigest
+	if d, ok := ref.(name.Digest); ok {
+		want = d.DigestStr()
+	}
+	if want == "" {
+		return f.digest, nil
+	}
+	h, err := v1.NewHash(want)
+	if err != nil {
+		if _, byDigest := ref.(name.Digest); byDigest {
+			return "", err
+		}
+		return f.digest, nil // an unreadable header says nothing
+	}
+	if err := verifyDigest("manifest", h, f.raw); err != nil {
+		return "", err
+	}
+	return h.String(), nil
+}
+
+// notFound returns the remembered "not found" answer for ref, if any.
+func (i *Inspector) notFound(ref name.Reference, fp string) error {
+	if i.opts.notFoundTTL <= 0 {
+		return nil
+	}
+	v, ok := i.cache.get(notFoundKey(ref, fp))
+	i.opts.metrics.cacheLookup(CacheNotFound, ok)
+	if !ok {
+		return nil
+	}
+	i.stats.negativeHits.Add(1)
+	return fmt.Errorf("%w (remembered from less than %s ago)", v.(error), i.opts.notFoundTTL)
+}
+
+func (i *Inspector) rememberNotFound(ref name.Reference, fp string, err error) {
+	if i.opts.notFoundTTL > 0 {
+		i.cache.add(notFoundKey(ref, fp), err, int64(len(err.Error())), i.opts.notFoundTTL)
+	}
+}
+
 // config returns what the config described by d declares, from the cache or
 // with one GET of the config blob. ref names the image in errors.
-func (i *Inspector) config(ctx context.Context, ref name.Reference, d v1.Descriptor) (*configInfo, error) {
+func (i *Inspector) config(ctx context.Context, lk *lookup, ref name.Reference, d v1.Descriptor) (*configInfo, error) {
 	key := configKey(d.Digest.String())
 	if v, ok := i.cache.get(key); ok {
 		i.stats.cacheHits.Add(1)
+		i.opts.metrics.cacheLookup(CacheConfig, true)
 		return v.(*configInfo), nil
 	}
+	i.opts.metrics.cacheLookup(CacheConfig, false)
 	doing := fmt.Sprintf("reading config %s of", d.Digest)
 	if d.Size > i.opts.maxConfigBytes {
 		// Refused before asking: the manifest says how big it is.
 		return nil, fmt.Errorf("%s %q: %w", doing, ref.Name(), &tooLargeError{what: "config", size: d.Size, limit: i.opts.maxConfigBytes})
 	}
-	v, err := i.shared(ctx, key, func(ctx context.Context) (any, error) {
-		return i.fetchConfig(ctx, ref.Context(), d)
+	fp, err := i.fingerprintFor(ctx, lk, ref.Context())
+	if err != nil {
+		return nil, fmt.Errorf("%s %q: %w", doing, ref.Name(), err)
+	}
+	v, err := i.shared(ctx, "config\x00"+d.Digest.String()+"\x00"+fp, func(ctx context.Context) (any, error) {
+		if v, ok := i.cache.get(key); ok {
+			return v, nil // a flight that ended between our miss and now
+		}
+		return i.fetchConfig(ctx, lk, ref.Context(), d)
 	})
 	if err != nil {
 		return nil, registryError(ctx, doing, ref.Name(), ref.Context().RegistryStr(), err)
@@ -97,100 +260,30 @@ func (i *Inspector) config(ctx context.Context, ref name.Reference, d v1.Descrip
 	return v.(*configInfo), nil
 }
 
-func (i *Inspector) fetchConfig(ctx context.Context, repo name.Repository, d v1.Descriptor) (*configInfo, error) {
-	raw := d.Data
-	if raw != nil {
+func (i *Inspector) fetchConfig(ctx context.Context, lk *lookup, repo name.Repository, d v1.Descriptor) (*configInfo, error) {
+	var info *configInfo
+	if d.Data != nil {
 		// Embedded in the manifest (OCI "data"): nobody checked it yet.
-		if err := verifyData(d); err != nil {
+		if err := verifyDigest("config", d.Digest, d.Data); err != nil {
+			return nil, err
+		}
+		var err error
+		if info, err = parseConfig(d.Data); err != nil {
 			return nil, err
 		}
 	} else {
-		var err error
-		if raw, err = i.fetchBlob(ctx, repo, d); err != nil {
+		err := i.onHosts(ctx, lk, repo, func(ctx context.Context, ep *endpoint) error {
+			raw, err := i.getBlob(ctx, ep, d)
+			if err != nil {
+				return err
+			}
+			info, err = parseConfig(raw)
+			return err
+		})
+		if err != nil {
 			return nil, err
 		}
 	}
-	info, err := parseConfig(raw)
-	if err != nil {
-		return nil, err
-	}
-	i.cache.add(configKey(d.Digest.String()), info, 0)
+	i.cache.add(configKey(d.Digest.String()), info, info.size(), 0)
 	return info, nil
-}
-
-// fetchBlob GETs a config blob. remote verifies its digest when the body
-// ends, which readCapped reaches for any body within the limit.
-func (i *Inspector) fetchBlob(ctx context.Context, repo name.Repository, d v1.Descriptor) ([]byte, error) {
-	pl, err := i.pullers.get(repo.Name())
-	if err != nil {
-		return nil, err
-	}
-	i.log.V(1).Info("fetching config", "repository", repo.Name(), "digest", d.Digest.String())
-	i.stats.configFetches.Add(1)
-	layer, err := pl.Layer(ctx, repo.Digest(d.Digest.String()))
-	if err != nil {
-		i.forgetOnAuthError(ctx, pl, err)
-		return nil, err
-	}
-	rc, err := layer.Compressed()
-	if err != nil {
-		i.forgetOnAuthError(ctx, pl, err)
-		return nil, err
-	}
-	defer rc.Close()
-	raw, err := readCapped(rc, "config", i.opts.maxConfigBytes)
-	if err != nil {
-		return nil, err
-	}
-	if d.Size > 0 && int64(len(raw)) != d.Size {
-		return nil, fmt.Errorf("verifying size: got %d bytes, the manifest says %d", len(raw), d.Size)
-	}
-	return raw, nil
-}
-
-// forgetOnAuthError drops pl after a 401/403 so that the next lookup reads
-// credentials again instead of reusing rejected ones.
-func (i *Inspector) forgetOnAuthError(ctx context.Context, pl *remote.Puller, err error) {
-	if kind, _ := classify(ctx, err, ""); kind == ErrUnauthorized {
-		i.pullers.forget(pl)
-	}
-}
-
-// verifyData checks content embedded in a descriptor against its digest.
-func verifyData(d v1.Descriptor) error {
-	h, err := v1.Hasher(d.Digest.Algorithm)
-	if err != nil {
-		return fmt.Errorf("verifying embedded data: %w", err)
-	}
-	h.Write(d.Data)
-	if got := hex.EncodeToString(h.Sum(nil)); got != d.Digest.Hex {
-		return fmt.Errorf("verifying embedded data: digest is %s:%s, want %s", d.Digest.Algorithm, got, d.Digest)
-	}
-	return nil
-}
-
-// shared runs fn once for concurrent callers with the same key
-// (singleflight), while each caller stays bounded by its own ctx. fn runs with
-// the first caller's ctx; if that one ends while ours has not, we try again.
-func (i *Inspector) shared(ctx context.Context, key string, fn func(context.Context) (any, error)) (any, error) {
-	for attempt := 0; ; attempt++ {
-		led := false
-		ch := i.group.DoChan(key, func() (any, error) {
-			led = true
-			return fn(ctx)
-		})
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case r := <-ch:
-			if !led {
-				i.stats.sharedFetches.Add(1)
-			}
-			leaderGaveUp := errors.Is(r.Err, context.Canceled) || errors.Is(r.Err, context.DeadlineExceeded)
-			if r.Err != nil && !led && leaderGaveUp && ctx.Err() == nil && attempt < 2 {
-				continue
-			}
-			return r.Val, r.Err
-		}
-	}
 }

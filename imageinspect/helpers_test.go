@@ -7,8 +7,10 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -178,10 +180,11 @@ func (k staticKeychain) Resolve(r authn.Resource) (authn.Authenticator, error) {
 	return authn.Anonymous, nil
 }
 
-// countingTransport counts the manifest and blob GETs really sent.
+// countingTransport counts the manifest and blob GETs and manifest HEADs
+// really sent.
 type countingTransport struct {
-	inner            http.RoundTripper
-	manifests, blobs atomic.Int64
+	inner                   http.RoundTripper
+	manifests, blobs, heads atomic.Int64
 }
 
 func newCountingTransport() *countingTransport {
@@ -189,6 +192,9 @@ func newCountingTransport() *countingTransport {
 }
 
 func (c *countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Method == http.MethodHead && strings.Contains(req.URL.Path, "/manifests/") {
+		c.heads.Add(1)
+	}
 	if req.Method == http.MethodGet {
 		switch {
 		case strings.Contains(req.URL.Path, "/manifests/"):
@@ -211,4 +217,29 @@ func platformStrings(ps []PlatformVolumes) []string {
 		out = append(out, p.Platform.String())
 	}
 	return out
+}
+
+// counts returns manifest GETs, manifest HEADs and blob GETs so far.
+func (c *countingTransport) counts() [3]int64 {
+	return [3]int64{c.manifests.Load(), c.heads.Load(), c.blobs.Load()}
+}
+
+// clock is a settable time source for WithClock.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newClock() *clock { return &clock{now: time.Unix(1_700_000_000, 0)} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
 }

@@ -13,7 +13,7 @@ import (
 
 // inspectIndex reads the volumes of the platforms of idx that want selects,
 // a few platforms at a time.
-func (i *Inspector) inspectIndex(ctx context.Context, ref name.Reference, idx *manifest, want *Platform) ([]PlatformVolumes, error) {
+func (i *Inspector) inspectIndex(ctx context.Context, lk *lookup, ref name.Reference, idx *manifest, want *Platform) ([]PlatformVolumes, error) {
 	entries := selectEntries(idx.entries, want)
 	if len(entries) == 0 {
 		return nil, noMatchError(ref, idx.entries, want)
@@ -23,7 +23,7 @@ func (i *Inspector) inspectIndex(ctx context.Context, ref name.Reference, idx *m
 	g.SetLimit(i.opts.platformJobs)
 	for k, d := range entries {
 		g.Go(func() error {
-			pv, err := i.inspectEntry(gctx, ref, d)
+			pv, err := i.inspectEntry(gctx, lk, ref, d)
 			out[k] = pv
 			return err
 		})
@@ -36,21 +36,21 @@ func (i *Inspector) inspectIndex(ctx context.Context, ref name.Reference, idx *m
 
 // inspectEntry reads one platform image of an index: its manifest by digest,
 // then its config.
-func (i *Inspector) inspectEntry(ctx context.Context, ref name.Reference, d v1.Descriptor) (PlatformVolumes, error) {
+func (i *Inspector) inspectEntry(ctx context.Context, lk *lookup, ref name.Reference, d v1.Descriptor) (PlatformVolumes, error) {
 	p := platformOf(d.Platform)
 	if d.Size > i.opts.maxManifestBytes {
 		// Refused before asking: the index says how big it is.
 		return PlatformVolumes{}, fmt.Errorf("reading %s manifest %s of %q: %w", p, d.Digest, ref.Name(),
 			&tooLargeError{what: "manifest", size: d.Size, limit: i.opts.maxManifestBytes})
 	}
-	m, err := i.manifest(ctx, ref.Context().Digest(d.Digest.String()))
+	m, err := i.manifest(ctx, lk, ref.Context().Digest(d.Digest.String()))
 	if err != nil {
 		return PlatformVolumes{}, fmt.Errorf("reading %s image of %q: %w", p, ref.Name(), err)
 	}
 	if m.isIndex() {
 		return PlatformVolumes{}, fmt.Errorf("reading %s image of %q: %w: index entry %s is itself an index", p, ref.Name(), ErrUnsupportedMediaType, d.Digest)
 	}
-	cfg, err := i.config(ctx, ref, m.config)
+	cfg, err := i.config(ctx, lk, ref, m.config)
 	if err != nil {
 		return PlatformVolumes{}, err
 	}

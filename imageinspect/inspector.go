@@ -2,13 +2,12 @@ package imageinspect
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"sort"
-	"sync/atomic"
-	"time"
 
 	"github.com/go-logr/logr"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/name"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -32,27 +31,17 @@ type Image struct {
 	Platforms []PlatformVolumes // sorted by Platform.String()
 }
 
-// Stats counts what an Inspector really did.
-type Stats struct {
-	ManifestFetches int64 // manifest GETs sent
-	ConfigFetches   int64 // config blob GETs sent
-	CacheHits       int64 // manifests and configs taken from the cache
-	SharedFetches   int64 // lookups that waited for an identical one in flight instead of sending their own
-}
-
-type counters struct {
-	manifestFetches, configFetches, cacheHits, sharedFetches atomic.Int64
-}
-
 // Inspector reads declared volumes from registries. It caches what it reads
 // and is safe for concurrent use; make one and share it.
 type Inspector struct {
-	opts    *options
-	log     logr.Logger
-	pullers *pullers
-	cache   *lru
-	group   singleflight.Group
-	stats   counters
+	opts       *options
+	log        logr.Logger
+	stack      http.RoundTripper // to registries, below authentication
+	cache      *lru              // tags, manifests, configs, "not found"
+	transports *lru              // authenticated transports by repository and credentials
+	ownCreds   *lru              // what the Inspector's own keychain resolved
+	group      singleflight.Group
+	stats      counters
 }
 
 // New returns an Inspector configured by opts.
@@ -60,27 +49,16 @@ func New(opts ...Option) *Inspector {
 	o := makeOptions(opts...)
 	base := o.transport
 	if base == nil {
-		base = defaultTransport()
+		base = newHTTPTransport(o)
 	}
 	return &Inspector{
-		opts:    o,
-		log:     o.logger,
-		pullers: newPullers(o, base),
-		cache:   newLRU(o.cacheSize),
+		opts:       o,
+		log:        o.logger,
+		stack:      newStack(o, base),
+		cache:      newLRU(o.cacheSize, o.cacheBytes, o.now),
+		transports: newLRU(1024, 64*mib, o.now),
+		ownCreds:   newLRU(1024, 16*mib, o.now),
 	}
-}
-
-// defaultTransport is remote's, cloned so that each Inspector owns its
-// connection pool, with a bound on waiting for response headers so that a
-// caller without a deadline is not held forever by a stuck registry.
-func defaultTransport() http.RoundTripper {
-	t, ok := remote.DefaultTransport.(*http.Transport)
-	if !ok {
-		return remote.DefaultTransport
-	}
-	t = t.Clone()
-	t.ResponseHeaderTimeout = time.Minute
-	return t
 }
 
 // Inspect resolves ref and returns the volumes its image config declares.
@@ -93,21 +71,42 @@ func defaultTransport() http.RoundTripper {
 // whose platform comes from its config, even if it does not match platform:
 // runtimes run single-platform images anyway.
 func (i *Inspector) Inspect(ctx context.Context, ref string, platform *Platform) (*Image, error) {
+	return i.InspectWith(ctx, ref, platform)
+}
+
+// InspectWith is Inspect with per-inspection options (UsingKeychain).
+func (i *Inspector) InspectWith(ctx context.Context, ref string, platform *Platform, opts ...InspectOption) (img *Image, err error) {
+	defer func() { i.opts.metrics.inspected(err) }()
+	var o inspectOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	r, err := parseReference(ref, i.opts.insecure)
 	if err != nil {
 		return nil, err
 	}
-	m, err := i.manifest(ctx, r)
+	if err := i.opts.network.admit(r.Context()); err != nil {
+		return nil, fmt.Errorf("inspecting %q: %w", r.Name(), err)
+	}
+	lk := &lookup{keychain: i.opts.keychain, own: true}
+	if o.keychain != nil {
+		lk = &lookup{keychain: o.keychain}
+	}
+	return i.inspect(ctx, lk, r, platform)
+}
+
+func (i *Inspector) inspect(ctx context.Context, lk *lookup, r name.Reference, platform *Platform) (*Image, error) {
+	m, err := i.manifest(ctx, lk, r)
 	if err != nil {
 		return nil, err
 	}
 	img := &Image{Reference: r.Name(), Digest: m.digest, MediaType: string(m.mediaType)}
 	if m.isIndex() {
-		if img.Platforms, err = i.inspectIndex(ctx, r, m, platform); err != nil {
+		if img.Platforms, err = i.inspectIndex(ctx, lk, r, m, platform); err != nil {
 			return nil, err
 		}
 	} else {
-		cfg, err := i.config(ctx, r, m.config)
+		cfg, err := i.config(ctx, lk, r, m.config)
 		if err != nil {
 			return nil, err
 		}
@@ -126,12 +125,12 @@ func (i *Inspector) Inspect(ctx context.Context, ref string, platform *Platform)
 
 // Stats returns a snapshot of the Inspector's counters.
 func (i *Inspector) Stats() Stats {
-	return Stats{
-		ManifestFetches: i.stats.manifestFetches.Load(),
-		ConfigFetches:   i.stats.configFetches.Load(),
-		CacheHits:       i.stats.cacheHits.Load(),
-		SharedFetches:   i.stats.sharedFetches.Load(),
-	}
+	return i.stats.snapshot()
+}
+
+// CacheUsage returns the number of cached entries and their estimated bytes.
+func (i *Inspector) CacheUsage() (entries int, bytes int64) {
+	return i.cache.usage()
 }
 
 // cloneStrings copies cached slices so that callers cannot change the cache,

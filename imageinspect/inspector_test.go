@@ -182,9 +182,8 @@ func TestInspectManyImages(t *testing.T) {
 func TestInspectTagTTL(t *testing.T) {
 	host := startRegistry(t, nil)
 	pushImage(t, host, "moving:1", imageSpec{platform: Platform{"linux", "amd64", ""}, volumes: []string{"/old"}})
-	in := newTestInspector(WithTagTTL(time.Minute))
 	now := time.Now()
-	in.cache.now = func() time.Time { return now }
+	in := newTestInspector(WithTagTTL(time.Minute), WithClock(func() time.Time { return now }))
 
 	inspect := func() []string {
 		t.Helper()

@@ -18,6 +18,7 @@ type manifest struct {
 	mediaType types.MediaType
 	config    v1.Descriptor   // image manifests
 	entries   []v1.Descriptor // indexes
+	size      int64           // estimated bytes held, for the cache
 }
 
 func (m *manifest) isIndex() bool { return m.mediaType.IsIndex() }
@@ -28,12 +29,22 @@ type configInfo struct {
 	volumes  []string // sorted, as declared
 }
 
+// size estimates the bytes a configInfo holds, for the cache.
+func (c *configInfo) size() int64 {
+	n := int64(64 + len(c.platform.String()))
+	for _, v := range c.volumes {
+		n += int64(16 + len(v))
+	}
+	return n
+}
+
 // parseManifest decodes raw, whose media type the registry gave as
 // contentType, refusing anything that is not a current image manifest or
 // index.
 func parseManifest(raw []byte, contentType, digest string) (*manifest, error) {
 	mt := mediaTypeOf(contentType, raw)
-	m := &manifest{digest: digest, mediaType: mt}
+	// What is kept is a fraction of raw, but grows with it (index entries).
+	m := &manifest{digest: digest, mediaType: mt, size: int64(len(raw))}
 	switch mt {
 	case types.DockerManifestList, types.OCIImageIndex:
 		idx, err := v1.ParseIndexManifest(bytes.NewReader(raw))

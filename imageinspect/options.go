@@ -19,8 +19,16 @@ const (
 	defaultMaxConfigBytes   = 4 * mib
 
 	// A cluster runs some hundreds to a few thousand distinct images; 10,000
-	// entries (a tag, a manifest or a config each) hold them all in a few MiB.
-	defaultCacheSize = 10000
+	// entries (a tag, a manifest or a config each) hold them all. Entries are
+	// small (what is kept of a manifest or config, not its bytes), so 64 MiB
+	// only binds when a registry serves huge indexes.
+	defaultCacheSize  = 10000
+	defaultCacheBytes = 64 * mib
+
+	// "Not found" is remembered briefly: long enough that a crash-looping
+	// controller recreating pods with a typo does not send a request per pod,
+	// short enough that an image pushed a moment later is seen.
+	defaultNotFoundTTL = 30 * time.Second
 
 	// Concurrent platform lookups within one index: enough to hide latency,
 	// few enough not to trip registry rate limits.
@@ -29,20 +37,34 @@ const (
 	defaultUserAgent = "volumeguard"
 )
 
+// Three tries, 100 ms then 200 ms apart, and only while the deadline leaves
+// a try at least 100 ms: a dropped connection or a registry restarting behind
+// its load balancer is covered, and an admission request is never held past
+// its deadline by sleeping. A Retry-After up to 10 s is honoured when the
+// deadline allows (a CLI without deadline waits it); a longer one fails at
+// once, saying when to retry.
+var defaultRetry = retryPolicy{attempts: 3, backoff: 100 * time.Millisecond, maxWait: 10 * time.Second, minLeft: 100 * time.Millisecond}
+
 // Option configures an Inspector.
 type Option func(*options)
 
 type options struct {
 	keychain         authn.Keychain
-	insecure         map[string]bool // registry host -> plain HTTP
+	insecure         map[string]bool // registry host -> plain HTTP or unverified TLS
 	transport        http.RoundTripper
 	maxManifestBytes int64
 	maxConfigBytes   int64
 	logger           logr.Logger
 	userAgent        string
 	tagTTL           time.Duration // 0: tags resolve once per Inspector
+	notFoundTTL      time.Duration // 0: "not found" is not remembered
 	cacheSize        int
+	cacheBytes       int64
 	platformJobs     int
+	now              func() time.Time
+	metrics          Metrics
+	retry            retryPolicy
+	network          networkOptions
 }
 
 func makeOptions(opts ...Option) *options {
@@ -54,8 +76,13 @@ func makeOptions(opts ...Option) *options {
 		maxConfigBytes:   defaultMaxConfigBytes,
 		logger:           logr.Discard(),
 		userAgent:        defaultUserAgent,
+		notFoundTTL:      defaultNotFoundTTL,
 		cacheSize:        defaultCacheSize,
+		cacheBytes:       defaultCacheBytes,
 		platformJobs:     defaultPlatformJobs,
+		now:              time.Now,
+		retry:            defaultRetry,
+		network:          defaultNetworkOptions(),
 	}
 	for _, opt := range opts {
 		opt(o)
@@ -63,8 +90,10 @@ func makeOptions(opts ...Option) *options {
 	return o
 }
 
-// WithKeychain sets where registry credentials come from.
-// The default is authn.DefaultKeychain (the docker config of the user).
+// WithKeychain sets where registry credentials come from when an inspection
+// brings none (UsingKeychain). The default is authn.DefaultKeychain (the
+// docker config of the user). What it resolves is kept 5 minutes, and read
+// again at once after a registry refuses it.
 func WithKeychain(k authn.Keychain) Option {
 	return func(o *options) {
 		if k != nil {
@@ -73,21 +102,12 @@ func WithKeychain(k authn.Keychain) Option {
 	}
 }
 
-// WithInsecureRegistries makes the given registry hosts ("host" or
-// "host:port") be spoken to over plain HTTP. Loopback registries (localhost,
-// 127.0.0.1, [::1]) already are, as in go-containerregistry.
-func WithInsecureRegistries(hosts ...string) Option {
-	return func(o *options) {
-		for _, h := range hosts {
-			o.insecure[normalizeHost(h)] = true
-		}
-	}
-}
-
-// WithTransport sets the base HTTP transport (tests, proxies). Authentication,
-// retries and size limits are layered on top of it. The default is a clone of
-// go-containerregistry's remote.DefaultTransport, one per Inspector, so that
-// connections are reused across inspections.
+// WithTransport sets the base HTTP transport (tests, proxies). Retries,
+// size limits, the redirect bound and authentication are layered on top of
+// it; the dial guard, WithRegistryCAs and WithInsecureRegistries' TLS part
+// belong to the default transport and are replaced with it. The default is
+// one http.Transport per Inspector, so that connections to each registry are
+// reused across inspections.
 func WithTransport(rt http.RoundTripper) Option {
 	return func(o *options) {
 		o.transport = rt
@@ -112,8 +132,8 @@ func WithMaxConfigBytes(n int64) Option {
 	}
 }
 
-// WithLogger sets where debug logs go (V(1): fetches and cache decisions).
-// Credentials are never logged. The default discards everything.
+// WithLogger sets where debug logs go (V(1): fetches, retries, cache
+// decisions). Credentials are never logged. The default discards everything.
 func WithLogger(l logr.Logger) Option {
 	return func(o *options) {
 		o.logger = l
@@ -133,7 +153,9 @@ func WithUserAgent(ua string) Option {
 // WithTagTTL sets how long a tag stays resolved to the digest it pointed to.
 // 0, the default, keeps it for the Inspector's lifetime, which suits one-shot
 // commands; a long-running webhook sets minutes so that re-pushed tags are
-// seen. Digests never expire: their content cannot change.
+// seen. An expired tag is revalidated with a HEAD: if it still points to the
+// same digest, nothing else is fetched. Digests never expire: their content
+// cannot change.
 func WithTagTTL(d time.Duration) Option {
 	return func(o *options) {
 		if d >= 0 {
@@ -142,12 +164,64 @@ func WithTagTTL(d time.Duration) Option {
 	}
 }
 
-// WithCacheSize caps the number of cached entries (tags, manifests and
-// configs together; default 10,000). The least recently used go first.
+// WithNotFoundTTL sets how long a "not found" answer is remembered (default
+// 30 s); 0 asks the registry every time.
+func WithNotFoundTTL(d time.Duration) Option {
+	return func(o *options) {
+		if d >= 0 {
+			o.notFoundTTL = d
+		}
+	}
+}
+
+// WithCacheSize caps the number of cached entries (tags, manifests, configs
+// and "not found" answers together; default 10,000). The least recently
+// used go first.
 func WithCacheSize(n int) Option {
 	return func(o *options) {
 		if n > 0 {
 			o.cacheSize = n
+		}
+	}
+}
+
+// WithCacheBytes caps the estimated memory of the cache (default 64 MiB).
+func WithCacheBytes(n int64) Option {
+	return func(o *options) {
+		if n > 0 {
+			o.cacheBytes = n
+		}
+	}
+}
+
+// WithRetries sets how many times in all a failed request is tried (default
+// 3) and the wait before the second try (default 100 ms, doubling after).
+// Retries happen only while the caller's deadline leaves time for them.
+func WithRetries(attempts int, backoff time.Duration) Option {
+	return func(o *options) {
+		if attempts > 0 {
+			o.retry.attempts = attempts
+		}
+		if backoff > 0 {
+			o.retry.backoff = backoff
+		}
+	}
+}
+
+// WithMetrics sets the callbacks that count cache lookups, registry requests
+// and inspections (default: none).
+func WithMetrics(m Metrics) Option {
+	return func(o *options) {
+		o.metrics = m
+	}
+}
+
+// WithClock sets the time source of the caches' expiry (tests, simulations).
+// The default is time.Now.
+func WithClock(now func() time.Time) Option {
+	return func(o *options) {
+		if now != nil {
+			o.now = now
 		}
 	}
 }

@@ -1,0 +1,81 @@
+package analysis
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/volumeguard/volumeguard/imageinspect"
+)
+
+// hostKeychain holds one password for one registry host.
+type hostKeychain struct{ host, pass string }
+
+func (k hostKeychain) Resolve(r authn.Resource) (authn.Authenticator, error) {
+	if r.RegistryStr() == k.host {
+		return &authn.Basic{Username: "ci", Password: k.pass}, nil
+	}
+	return authn.Anonymous, nil
+}
+
+func TestAnalyzeWithKeychainReadsPrivateImages(t *testing.T) {
+	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u, p, ok := r.BasicAuth(); !ok || u != "ci" || p != "right" {
+			w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		reg.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+
+	img, err := random.Image(32, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf, _ := img.ConfigFile()
+	cf = cf.DeepCopy()
+	cf.OS, cf.Architecture = "linux", "amd64"
+	cf.Config.Volumes = map[string]struct{}{"/data": {}}
+	if img, err = mutate.ConfigFile(img, cf); err != nil {
+		t.Fatal(err)
+	}
+	ref, err := name.ParseReference(host + "/private/zk:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(ref, img, remote.WithAuth(&authn.Basic{Username: "ci", Password: "right"})); err != nil {
+		t.Fatal(err)
+	}
+
+	// The Inspector's own keychain knows nothing: only the pod's does.
+	a := New(imageinspect.New(imageinspect.WithKeychain(authn.NewMultiKeychain())))
+	spec := &corev1.PodSpec{Containers: []corev1.Container{{Name: "zk", Image: ref.String()}}}
+
+	if res := a.Analyze(context.Background(), spec); len(res.Errors) != 1 || !errors.Is(res.Errors[0], imageinspect.ErrUnauthorized) {
+		t.Fatalf("without the pod's keychain: errors %v, want one ErrUnauthorized", res.Errors)
+	}
+	res := a.AnalyzeWith(context.Background(), spec, WithKeychain(hostKeychain{host: host, pass: "right"}))
+	if len(res.Errors) != 0 || len(res.Findings) != 1 || res.Findings[0].Path != "/data" {
+		t.Errorf("with it: findings %v, errors %v; want the /data finding", res.Findings, res.Errors)
+	}
+	res = a.AnalyzeWith(context.Background(), spec, WithKeychain(hostKeychain{host: host, pass: "wrong"}))
+	if len(res.Errors) != 1 || !errors.Is(res.Errors[0], imageinspect.ErrUnauthorized) {
+		t.Errorf("with a wrong password after a success: errors %v, want ErrUnauthorized, not the cached answer", res.Errors)
+	}
+}

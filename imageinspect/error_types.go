@@ -1,0 +1,82 @@
+package imageinspect
+
+import (
+	"fmt"
+	"time"
+)
+
+// tooLargeError reports content over a cap; it is ErrTooLarge for errors.Is.
+type tooLargeError struct {
+	what  string // "manifest", "config"
+	size  int64  // -1 when only known to be over the cap
+	limit int64
+}
+
+func (e *tooLargeError) Error() string {
+	if e.size >= 0 {
+		return fmt.Sprintf("%s is too large: %d bytes, over the %d byte limit", e.what, e.size, e.limit)
+	}
+	return fmt.Sprintf("%s is too large: over the %d byte limit", e.what, e.limit)
+}
+
+func (e *tooLargeError) Is(target error) bool { return target == ErrTooLarge }
+
+// unsupportedError says which media type was refused and what to do.
+func unsupportedError(doing, ref, mediaType string) error {
+	if isSchema1(mediaType) {
+		return fmt.Errorf("%s %q: %w: %s is the deprecated Docker image manifest v2 schema 1, which no current runtime pulls; rebuild and push the image with a current client (docker, buildah, kaniko)", doing, ref, ErrUnsupportedMediaType, mediaType)
+	}
+	if mediaType == "" {
+		mediaType = "no media type"
+	}
+	return fmt.Errorf("%s %q: %w: %s is not a container image manifest or index", doing, ref, ErrUnsupportedMediaType, mediaType)
+}
+
+// rateLimitedError is a 429 we did not wait out: the registry asked for
+// longer than the deadline leaves, or kept answering 429.
+type rateLimitedError struct {
+	host       string
+	retryAfter time.Duration // 0: the registry did not say
+	at         time.Time     // when it may be retried; zero when unknown
+}
+
+func (e *rateLimitedError) Error() string {
+	msg := fmt.Sprintf("%s rate-limited the request (429 Too Many Requests)", e.host)
+	if e.retryAfter > 0 {
+		msg += fmt.Sprintf("; it asks to retry after %s (at %s), longer than this lookup can wait", e.retryAfter.Round(time.Second), e.at.UTC().Format(time.RFC3339))
+	}
+	return msg + "; use a mirror, or credentials with a higher pull limit"
+}
+
+func (e *rateLimitedError) Is(target error) bool { return target == ErrRateLimited }
+
+// digestMismatchError is content that does not hash to its name.
+type digestMismatchError struct {
+	what      string // "manifest", "config"
+	want, got string
+}
+
+func (e *digestMismatchError) Error() string {
+	return fmt.Sprintf("%s digest mismatch: the registry sent content hashing to %s, not %s (a broken registry, proxy or cache, or tampering)", e.what, e.got, e.want)
+}
+
+func (e *digestMismatchError) Is(target error) bool { return target == ErrDigestMismatch }
+
+// notAllowedError is a registry that policy forbids contacting.
+type notAllowedError struct {
+	target string // host[:port]/repository, or an address
+	why    string
+}
+
+func (e *notAllowedError) Error() string {
+	return fmt.Sprintf("%s: %s is %s; no request was sent", ErrRegistryNotAllowed, e.target, e.why)
+}
+
+func (e *notAllowedError) Is(target error) bool { return target == ErrRegistryNotAllowed }
+
+// redirectError is a redirect we refused to follow.
+type redirectError struct{ why string }
+
+func (e *redirectError) Error() string { return fmt.Sprintf("%s: %s", ErrRedirectRefused, e.why) }
+
+func (e *redirectError) Is(target error) bool { return target == ErrRedirectRefused }

@@ -1,0 +1,118 @@
+package imageinspect
+
+import (
+	"net/http"
+	"strings"
+	"sync/atomic"
+)
+
+// CacheKind names an Inspector cache for metrics.
+type CacheKind string
+
+const (
+	CacheTag      CacheKind = "tag"       // tag -> digest, per credentials
+	CacheManifest CacheKind = "manifest"  // manifests and indexes, by digest
+	CacheConfig   CacheKind = "config"    // image configs, by digest
+	CacheNotFound CacheKind = "not_found" // recent "not found" answers
+)
+
+// RequestKind names what an HTTP request to a registry was for.
+type RequestKind string
+
+const (
+	RequestManifest     RequestKind = "manifest"      // GET of a manifest or index
+	RequestManifestHead RequestKind = "manifest_head" // HEAD revalidating a tag
+	RequestConfig       RequestKind = "config"        // GET of a config blob (and its redirects)
+	RequestOther        RequestKind = "other"         // pings and token requests
+)
+
+// Metrics are callbacks through which an Inspector reports what it does, for
+// the caller to turn into counters; any may be nil. They are called
+// concurrently and must be quick. Their labels are small fixed sets: never a
+// registry host, an image or a credential, which pod specs control and which
+// would make metrics unbounded (or leak).
+type Metrics struct {
+	// CacheLookup is called for each cache lookup of an inspection.
+	CacheLookup func(kind CacheKind, hit bool)
+	// Request is called for each HTTP request sent to a registry, each try
+	// of a retried one included; code is the status, 0 when none came.
+	Request func(kind RequestKind, code int)
+	// Inspected is called once per Inspect: reason is "" on success, else
+	// Reason(err).
+	Inspected func(reason string)
+}
+
+func (m *Metrics) cacheLookup(kind CacheKind, hit bool) {
+	if m.CacheLookup != nil {
+		m.CacheLookup(kind, hit)
+	}
+}
+
+func (m *Metrics) inspected(err error) {
+	if m.Inspected != nil {
+		m.Inspected(Reason(err))
+	}
+}
+
+// Stats counts what an Inspector really did.
+type Stats struct {
+	ManifestFetches int64 // manifest GETs started (a retried one counts once)
+	ManifestHeads   int64 // manifest HEADs started, revalidating tags
+	ConfigFetches   int64 // config blob GETs started
+	CacheHits       int64 // manifests and configs taken from the cache
+	NegativeHits    int64 // "not found" answered from the cache
+	SharedFetches   int64 // lookups that waited for an identical one in flight instead of sending their own
+	StaleServed     int64 // expired tags served because revalidating them failed
+}
+
+type counters struct {
+	manifestFetches, manifestHeads, configFetches atomic.Int64
+	cacheHits, negativeHits, sharedFetches        atomic.Int64
+	staleServed                                   atomic.Int64
+}
+
+func (c *counters) snapshot() Stats {
+	return Stats{
+		ManifestFetches: c.manifestFetches.Load(),
+		ManifestHeads:   c.manifestHeads.Load(),
+		ConfigFetches:   c.configFetches.Load(),
+		CacheHits:       c.cacheHits.Load(),
+		NegativeHits:    c.negativeHits.Load(),
+		SharedFetches:   c.sharedFetches.Load(),
+		StaleServed:     c.staleServed.Load(),
+	}
+}
+
+// requestCounter reports every request that goes out on the wire.
+type requestCounter struct {
+	metrics *Metrics
+	inner   http.RoundTripper
+}
+
+func (t *requestCounter) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.inner.RoundTrip(req)
+	if t.metrics.Request != nil {
+		code := 0
+		if resp != nil {
+			code = resp.StatusCode
+		}
+		t.metrics.Request(requestKind(req), code)
+	}
+	return resp, err
+}
+
+func requestKind(req *http.Request) RequestKind {
+	first := firstRequest(req)
+	p := first.URL.Path
+	switch {
+	case !strings.HasPrefix(p, "/v2/"):
+		return RequestOther
+	case strings.Contains(p, "/manifests/") && first.Method == http.MethodHead:
+		return RequestManifestHead
+	case strings.Contains(p, "/manifests/"):
+		return RequestManifest
+	case strings.Contains(p, "/blobs/"):
+		return RequestConfig
+	}
+	return RequestOther
+}

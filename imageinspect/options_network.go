@@ -1,0 +1,188 @@
+package imageinspect
+
+import (
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"net/netip"
+	"os"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+)
+
+// Five redirects: registries redirect blobs once (to object storage or a
+// CDN), some twice; more is a misconfiguration or a trap.
+const defaultMaxRedirects = 5
+
+// networkOptions are where and how registries are reached.
+type networkOptions struct {
+	mirrors      map[string][]mirror // registry host -> mirrors, in order
+	rootCAs      *x509.CertPool      // nil: the system's
+	allowed      []registryPattern   // empty: every registry
+	denied       []registryPattern
+	guard        addressGuard
+	maxRedirects int
+}
+
+func defaultNetworkOptions() networkOptions {
+	return networkOptions{mirrors: map[string][]mirror{}, maxRedirects: defaultMaxRedirects}
+}
+
+// WithInsecureRegistries makes the given registry hosts ("host" or
+// "host:port") be spoken to over plain HTTP, or over HTTPS without verifying
+// their certificate, as docker's insecure-registries. Loopback registries
+// (localhost, 127.0.0.1, [::1]) already fall back to plain HTTP, as in
+// go-containerregistry.
+func WithInsecureRegistries(hosts ...string) Option {
+	return func(o *options) {
+		for _, h := range hosts {
+			o.insecure[normalizeHost(h)] = true
+		}
+	}
+}
+
+// WithMirrors sends the lookups of a registry to its mirrors first, in
+// order, and to the registry itself only when they all fail, as containerd's
+// hosts.toml sends pulls: {"docker.io": {"mirror.example:5000"}}. A key
+// "docker.io" means index.docker.io. A mirror is "host[:port]", optionally
+// with a repository prefix ("harbor.example/dockerhub-proxy", as Harbor's
+// proxy cache projects want) and "http://" for plain HTTP. Each mirror gets
+// at most half the time left, so that the registry still has its chance.
+// Credentials for a mirror are resolved for the mirror's host. Invalid
+// entries are ignored (ValidateMirror tells them).
+func WithMirrors(mirrors map[string][]string) Option {
+	return func(o *options) {
+		for registry, list := range mirrors {
+			key := normalizeHost(registry)
+			for _, s := range list {
+				if m, err := parseMirror(s); err == nil {
+					o.network.mirrors[key] = append(o.network.mirrors[key], m)
+				}
+			}
+		}
+	}
+}
+
+// WithRegistryCAs sets the certificate authorities registries' certificates
+// are verified with (default: the system's). LoadRegistryCAs reads them from
+// a PEM file, on top of the system's.
+func WithRegistryCAs(pool *x509.CertPool) Option {
+	return func(o *options) {
+		o.network.rootCAs = pool
+	}
+}
+
+// LoadRegistryCAs returns the system's certificate authorities plus those of
+// the PEM file at path, for WithRegistryCAs.
+func LoadRegistryCAs(path string) (*x509.CertPool, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading registry CA file: %w", err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(data) {
+		if block, _ := pem.Decode(data); block == nil {
+			return nil, fmt.Errorf("reading registry CA file %s: no PEM certificate in it", path)
+		}
+		return nil, fmt.Errorf("reading registry CA file %s: no valid certificate in it", path)
+	}
+	return pool, nil
+}
+
+// WithAllowedRegistries restricts lookups to the registries matching one of
+// the patterns; an image elsewhere fails with ErrRegistryNotAllowed before
+// any request. Patterns are "host[:port][/repository-prefix]" with
+// path.Match globs in each part: "docker.io", "*.dkr.ecr.*.amazonaws.com",
+// "registry.local:*", "ghcr.io/my-org". A prefix matches whole path
+// segments ("ghcr.io/my-org" matches ghcr.io/my-org/app, not
+// ghcr.io/my-organization). Official Docker Hub images are
+// "docker.io/library/NAME". An invalid pattern matches nothing
+// (ValidateRegistryPattern tells them). Default: every registry.
+func WithAllowedRegistries(patterns ...string) Option {
+	return func(o *options) {
+		for _, p := range patterns {
+			o.network.allowed = append(o.network.allowed, parsePattern(p))
+		}
+	}
+}
+
+// WithDeniedRegistries refuses the registries matching one of the patterns
+// (see WithAllowedRegistries), even if allowed; an invalid pattern matches
+// every registry, so that a typo cannot open what was meant to be closed.
+func WithDeniedRegistries(patterns ...string) Option {
+	return func(o *options) {
+		for _, p := range patterns {
+			o.network.denied = append(o.network.denied, parsePattern(p))
+		}
+	}
+}
+
+// WithLinkLocalAllowed lets the default transport connect to link-local
+// addresses (169.254.0.0/16, fe80::/10) and the cloud metadata endpoints
+// (fd00:ec2::254, 100.100.100.200, 168.63.129.16), which it refuses by
+// default: an image reference is written by whoever writes a pod spec, and
+// must not make the webhook probe its node's metadata service.
+func WithLinkLocalAllowed(allow bool) Option {
+	return func(o *options) {
+		o.network.guard.allowLinkLocal = allow
+	}
+}
+
+// WithBlockedNetworks refuses connections to these networks too (the
+// cluster's service and pod ranges, the API server, ...).
+func WithBlockedNetworks(prefixes ...netip.Prefix) Option {
+	return func(o *options) {
+		o.network.guard.extra = append(o.network.guard.extra, prefixes...)
+	}
+}
+
+// WithMaxRedirects bounds the redirects followed per request (default 5);
+// a redirect loop is refused at once.
+func WithMaxRedirects(n int) Option {
+	return func(o *options) {
+		if n >= 0 {
+			o.network.maxRedirects = n
+		}
+	}
+}
+
+// mirror is one mirror of a registry.
+type mirror struct {
+	registry string // host[:port]
+	prefix   string // repository prefix on the mirror, "" for none
+	insecure bool   // "http://" was given
+}
+
+// ValidateMirror reports whether s is a mirror WithMirrors accepts.
+func ValidateMirror(s string) error {
+	_, err := parseMirror(s)
+	return err
+}
+
+func parseMirror(s string) (mirror, error) {
+	var m mirror
+	rest := strings.TrimSpace(s)
+	if after, ok := strings.CutPrefix(rest, "http://"); ok {
+		m.insecure, rest = true, after
+	} else {
+		rest = strings.TrimPrefix(rest, "https://")
+	}
+	hostPart, prefix, _ := strings.Cut(strings.TrimSuffix(rest, "/"), "/")
+	// containerd's hosts.toml spells a prefix "host/v2/prefix".
+	prefix = strings.TrimPrefix(strings.TrimPrefix(prefix, "v2"), "/")
+	reg, err := name.NewRegistry(hostPart, name.StrictValidation)
+	if err != nil || hostPart == "" {
+		return m, fmt.Errorf("parsing mirror %q: want host[:port][/prefix]", s)
+	}
+	m.registry, m.prefix = reg.RegistryStr(), prefix
+	if prefix != "" {
+		if _, err := name.NewRepository(m.registry+"/"+prefix+"/x", name.StrictValidation); err != nil {
+			return m, fmt.Errorf("parsing mirror %q: invalid repository prefix %q", s, prefix)
+		}
+	}
+	return m, nil
+}
