@@ -70,5 +70,6 @@ func newStack(o *options, base http.RoundTripper) http.RoundTripper {
 	}
 	rt = &guardLiterals{guard: &o.network.guard, inner: rt}
 	rt = &redirectGuard{max: o.network.maxRedirects, inner: rt}
+	rt = newPingCache(rt, o.now)
 	return transport.NewUserAgent(rt, o.userAgent)
 }

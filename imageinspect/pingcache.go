@@ -1,0 +1,89 @@
+package imageinspect
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// pingTTL is how long a registry's answer to GET /v2/ is reused. The answer
+// only says how to authenticate (none, Basic, or a Bearer realm), which a
+// registry does not change between two admissions; without this every new
+// repository costs one more request than its manifest and config.
+const pingTTL = 5 * time.Minute
+
+// maxPingBody bounds what is kept of a ping answer; real ones are "{}".
+const maxPingBody = 64 << 10
+
+// pingCache answers go-containerregistry's registry ping from memory after
+// the first one per scheme and host. Other requests pass through.
+type pingCache struct {
+	inner http.RoundTripper
+	now   func() time.Time
+
+	mu      sync.Mutex
+	answers map[string]pingAnswer
+}
+
+type pingAnswer struct {
+	status  int
+	header  http.Header
+	body    []byte
+	expires time.Time
+}
+
+func newPingCache(inner http.RoundTripper, now func() time.Time) *pingCache {
+	return &pingCache{inner: inner, now: now, answers: map[string]pingAnswer{}}
+}
+
+func (p *pingCache) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Method != http.MethodGet || req.URL.Path != "/v2/" || req.Header.Get("Authorization") != "" {
+		return p.inner.RoundTrip(req)
+	}
+	key := req.URL.Scheme + "://" + req.URL.Host
+	p.mu.Lock()
+	a, ok := p.answers[key]
+	if ok && p.now().After(a.expires) {
+		delete(p.answers, key)
+		ok = false
+	}
+	p.mu.Unlock()
+	if ok {
+		return a.response(req), nil
+	}
+
+	resp, err := p.inner.RoundTrip(req)
+	// Only the two answers that describe a registry are kept: open (200) or
+	// a challenge (401). Errors and anything else are asked again next time.
+	if err != nil || (resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusUnauthorized) {
+		return resp, err
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxPingBody+1))
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	a = pingAnswer{status: resp.StatusCode, header: resp.Header.Clone(), body: body, expires: p.now().Add(pingTTL)}
+	if len(body) <= maxPingBody {
+		p.mu.Lock()
+		p.answers[key] = a
+		p.mu.Unlock()
+	}
+	return a.response(req), nil
+}
+
+func (a pingAnswer) response(req *http.Request) *http.Response {
+	return &http.Response{
+		Status:        http.StatusText(a.status),
+		StatusCode:    a.status,
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        a.header.Clone(),
+		Body:          io.NopCloser(bytes.NewReader(a.body)),
+		ContentLength: int64(len(a.body)),
+		Request:       req,
+	}
+}
