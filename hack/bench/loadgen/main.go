@@ -40,6 +40,7 @@ func main() {
 	warmup := flag.Duration("warmup", 2*time.Second, "warm-up per target and level, not measured")
 	podFile := flag.String("pod", "", "pod JSON to send (default: a zookeeper-like pod)")
 	image := flag.String("image", "zookeeper:3.4.13", "image of the default pod")
+	namespace := flag.String("namespace", "default", "namespace of the reviews (it should exist: webhooks look it up)")
 	flag.Parse()
 
 	var targets []target
@@ -54,7 +55,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	pod := defaultPod(*image)
+	pod := defaultPod(*image, *namespace)
 	if *podFile != "" {
 		if pod, err = os.ReadFile(*podFile); err != nil {
 			log.Fatal(err)
@@ -64,8 +65,8 @@ func main() {
 	for _, c := range levels(*conc) {
 		base := 0.0
 		for i, t := range targets {
-			drive(client, t, pod, c, *warmup)
-			r := drive(client, t, pod, c, *duration)
+			drive(client, t, *namespace, pod, c, *warmup)
+			r := drive(client, t, *namespace, pod, c, *duration)
 			rps := float64(r.requests) / r.elapsed.Seconds()
 			ratio := ""
 			if i == 0 {
@@ -110,7 +111,7 @@ func levels(s string) []int {
 }
 
 // drive sends reviews from c workers for d and collects every latency.
-func drive(client *http.Client, t target, pod []byte, c int, d time.Duration) result {
+func drive(client *http.Client, t target, namespace string, pod []byte, c int, d time.Duration) result {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	var mu sync.Mutex
@@ -123,7 +124,7 @@ func drive(client *http.Client, t target, pod []byte, c int, d time.Duration) re
 			defer wg.Done()
 			local := result{}
 			for i := 0; ctx.Err() == nil; i++ {
-				body := review(fmt.Sprintf("%d-%d", w, i), pod)
+				body := review(fmt.Sprintf("%d-%d", w, i), namespace, pod)
 				t0 := time.Now()
 				ok := send(client, t.url, body)
 				if ctx.Err() != nil {
@@ -162,18 +163,18 @@ func send(client *http.Client, url string, body []byte) bool {
 	return resp.StatusCode == http.StatusOK && json.Unmarshal(data, &out) == nil && out.Response != nil
 }
 
-func review(uid string, pod []byte) []byte {
+func review(uid, namespace string, pod []byte) []byte {
 	return []byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{` +
 		`"uid":"` + uid + `","kind":{"group":"","version":"v1","kind":"Pod"},` +
 		`"resource":{"group":"","version":"v1","resource":"pods"},"requestKind":{"group":"","version":"v1","kind":"Pod"},` +
-		`"namespace":"bench","operation":"CREATE","userInfo":{"username":"system:serviceaccount:kube-system:replicaset-controller"},` +
+		`"namespace":"` + namespace + `","operation":"CREATE","userInfo":{"username":"system:serviceaccount:kube-system:replicaset-controller"},` +
 		`"object":` + string(pod) + `,"oldObject":null,"dryRun":false,"options":{"apiVersion":"meta.k8s.io/v1","kind":"CreateOptions"}}}`)
 }
 
 // defaultPod looks like a pod a ReplicaSet creates: labels, owner, probes,
 // resources, env, a sidecar, service account token volume.
-func defaultPod(image string) []byte {
-	return []byte(`{"apiVersion":"v1","kind":"Pod","metadata":{"generateName":"zk-7d9f8b6c5d-","namespace":"bench",` +
+func defaultPod(image, namespace string) []byte {
+	return []byte(`{"apiVersion":"v1","kind":"Pod","metadata":{"generateName":"zk-7d9f8b6c5d-","namespace":"` + namespace + `",` +
 		`"labels":{"app":"zk","pod-template-hash":"7d9f8b6c5d"},"annotations":{"prometheus.io/scrape":"true"},` +
 		`"ownerReferences":[{"apiVersion":"apps/v1","kind":"ReplicaSet","name":"zk-7d9f8b6c5d","uid":"3c1d7e1a-4a3b-4f0e-9f43-1b2c3d4e5f60","controller":true,"blockOwnerDeletion":true}]},` +
 		`"spec":{"serviceAccountName":"default","containers":[{"name":"zk","image":"` + image + `",` +

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+// exitError carries a command's exit code up to main.
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit code %d", e.code) }
+
+// usageExitCode is what bad flags or arguments exit with, as `check` documents.
+const usageExitCode = 2
+
+// streams are where commands read and write, so tests can run them in-process.
+type streams struct {
+	in       io.Reader
+	out, err io.Writer
+}
+
+func run(ctx context.Context, args []string) (int, error) {
+	root := newRootCommand(streams{in: os.Stdin, out: os.Stdout, err: os.Stderr})
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	var exit exitError
+	switch {
+	case err == nil:
+		return 0, nil
+	case errors.As(err, &exit):
+		return exit.code, nil
+	}
+	return usageExitCode, err
+}
+
+func newRootCommand(s streams) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "volumeguard",
+		Short: "Find image-declared VOLUMEs that pods leave uncovered",
+		Long: `volumeguard finds the VOLUME paths of container images that no volumeMount
+of a pod covers. The container runtime gives each such path an anonymous volume
+that escapes ephemeral-storage limits and can fill a node's disk or inodes.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetIn(s.in)
+	root.SetOut(s.out)
+	root.SetErr(s.err)
+	root.AddCommand(
+		newCheckCommand(s),
+		newInspectCommand(s),
+		newServeCommand(s),
+		newCertsCommand(s),
+		newVersionCommand(s),
+	)
+	return root
+}
+
+func newVersionCommand(s streams) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			_, err := fmt.Fprintln(s.out, "volumeguard", version)
+			return err
+		},
+	}
+}

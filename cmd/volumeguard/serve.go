@@ -1,0 +1,88 @@
+package main
+
+import (
+	"errors"
+
+	"github.com/spf13/cobra"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/klog/v2"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/volumeguard/volumeguard/certs"
+	"github.com/volumeguard/volumeguard/webhook"
+)
+
+func newServeCommand(s streams) *cobra.Command {
+	o := webhook.NewOptions()
+	registry := registryOptions{}
+	managed := certOptions{}
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the admission webhook",
+		Long: `serve runs the volumeguard admission webhook: POST /mutate and POST /validate
+answer admission.k8s.io/v1 AdmissionReviews over HTTPS, for pods (CREATE,
+UPDATE, pods/ephemeralcontainers) and, on /validate, for workloads (Deployment,
+StatefulSet, DaemonSet, ReplicaSet, Job, CronJob, ReplicationController).
+
+What it does depends on the namespace's mode: the label volumeguard.io/mode
+(off, audit, mutate, enforce) or else --mode.
+  audit    admit unchanged, with warnings and audit annotations
+  mutate   /mutate adds an emptyDir with a sizeLimit for each uncovered VOLUME
+           (annotation volumeguard.io/size-limit on the pod or namespace, else
+           --default-size-limit)
+  enforce  deny, naming container, image, path and the fix
+  off      admit at once
+
+The serving certificate comes from --tls-cert-file and --tls-private-key-file
+(cert-manager, a Secret), re-read when they change; or, with --manage-certs,
+volumeguard generates and rotates it itself and sets the caBundle.
+
+Metrics (/metrics), liveness (/healthz) and readiness (/readyz: namespaces
+synced, certificate loaded) are served over plain HTTP on --metrics-listen.
+The API server is found as kubectl finds it: --kubeconfig, KUBECONFIG,
+~/.kube/config, in-cluster.`,
+		Example: `  volumeguard serve --tls-cert-file /tls/tls.crt --tls-private-key-file /tls/tls.key
+  volumeguard serve --mode enforce --on-registry-error deny --tls-cert-file ... --tls-private-key-file ...`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.LogOutput = s.err
+			o.UserAgent = "volumeguard/" + version
+			o.NewInspector = registry.inspector
+			certFile, keyFile, err := managed.tlsFiles(o.TLSCertFile, o.TLSPrivateKeyFile)
+			if err := errors.Join(managed.validate(), err); err != nil {
+				return err
+			}
+			o.TLSCertFile, o.TLSPrivateKeyFile = certFile, keyFile
+			cfg, err := o.Config()
+			if err != nil {
+				return err
+			}
+			if managed.manage {
+				log := cfg.Logger.WithName("certs")
+				cfg.NewCertManager = func(client kubernetes.Interface) (webhook.CertManager, error) {
+					return certs.NewManager(managed.managerConfig(client, log))
+				}
+			}
+			// client-go (klog) and controller-runtime's certwatcher log
+			// through process-wide loggers: set here, in the program, so
+			// that package webhook stays free of globals.
+			klog.SetLogger(cfg.Logger.WithName("klog"))
+			ctrllog.SetLogger(cfg.Logger) // names its loggers "controller-runtime.*"
+			return webhook.Run(cmd.Context(), cfg)
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&o.Listen, "listen", o.Listen, "[HOST]:PORT of the HTTPS admission endpoints /mutate and /validate")
+	fs.StringVar(&o.TLSCertFile, "tls-cert-file", o.TLSCertFile, "serving certificate (PEM), re-read when it changes; required without --manage-certs")
+	fs.StringVar(&o.TLSPrivateKeyFile, "tls-private-key-file", o.TLSPrivateKeyFile, "private key of --tls-cert-file (PEM), re-read when it changes; required without --manage-certs")
+	fs.StringVar(&o.MetricsListen, "metrics-listen", o.MetricsListen, "[HOST]:PORT of the plain HTTP /metrics, /healthz and /readyz")
+	fs.StringVar(&o.Mode, "mode", o.Mode, "mode of namespaces without a valid volumeguard.io/mode label: off, audit, mutate or enforce")
+	fs.StringVar(&o.DefaultSizeLimit, "default-size-limit", o.DefaultSizeLimit, "sizeLimit of added emptyDirs without a volumeguard.io/size-limit annotation on the pod or namespace")
+	fs.StringVar(&o.OnRegistryError, "on-registry-error", o.OnRegistryError, "when an image cannot be read in time: allow (with a warning) or deny (in modes mutate and enforce; audit never denies)")
+	fs.DurationVar(&o.AdmissionTimeout, "admission-timeout", o.AdmissionTimeout, "longest time to answer a request; the API server's ?timeout= shortens it (to 90%)")
+	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "kubeconfig file (default: KUBECONFIG, ~/.kube/config, then in-cluster)")
+	fs.StringVar(&o.LogLevel, "log-level", o.LogLevel, "debug, info, warn, error, or a verbosity number (1 = debug)")
+	registry.addFlags(fs)
+	managed.addFlags(fs)
+	return cmd
+}

@@ -1,0 +1,80 @@
+package e2e
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// TestLoad drives the real `volumeguard serve` and a do-nothing webhook over
+// TLS with the same AdmissionReviews, one after the other in the same run, so
+// their ratio says what volumeguard costs. It only runs when asked
+// (make bench-webhook): it takes minutes and its figures go to
+// docs/benchmarks.md, never into an assertion.
+func TestLoad(t *testing.T) {
+	if os.Getenv("VOLUMEGUARD_LOAD") == "" {
+		t.Skip("set VOLUMEGUARD_LOAD=1 (make bench-webhook) to run the load test")
+	}
+	duration := envOr("VOLUMEGUARD_LOAD_DURATION", "10s")
+	levels := envOr("VOLUMEGUARD_LOAD_CONCURRENCY", "2,8,32")
+
+	dir := t.TempDir()
+	loadgen, noop := filepath.Join(dir, "loadgen"), filepath.Join(dir, "noopwebhook")
+	for bin, pkg := range map[string]string{loadgen: "./hack/bench/loadgen", noop: "./hack/bench/noopwebhook"} {
+		build := exec.Command("go", "build", "-o", bin, pkg)
+		build.Dir = "../.."
+		if out, err := build.CombinedOutput(); err != nil {
+			t.Fatalf("building %s: %v\n%s", pkg, err, out)
+		}
+	}
+
+	opts := s.env.WebhookInstallOptions
+	certDir := opts.LocalServingCertDir
+	startServer(t, "--log-level", "error")
+
+	noopAddr := freeAddr(t)
+	noopCmd := exec.Command(noop, "-listen", noopAddr,
+		"-tls-cert-file", filepath.Join(certDir, "tls.crt"), "-tls-private-key-file", filepath.Join(certDir, "tls.key"))
+	if err := noopCmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = noopCmd.Process.Kill(); _ = noopCmd.Wait() })
+	waitListening(t, noopAddr)
+
+	ca := filepath.Join(dir, "ca.crt")
+	if err := os.WriteFile(ca, opts.LocalServingCAData, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	vgURL := "https://" + net.JoinHostPort(opts.LocalServingHost, strconv.Itoa(opts.LocalServingPort)) + "/mutate"
+	cmd := exec.Command(loadgen, "-ca", ca, "-c", levels, "-d", duration, "-image", s.images["zookeeper"], "-namespace", "vg-mutate",
+		"volumeguard="+vgURL, "noop=https://"+noopAddr+"/")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("loadgen: %v\n%s", err, out)
+	}
+	fmt.Printf("%s", out)
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+func waitListening(t *testing.T, addr string) {
+	t.Helper()
+	for range 100 {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("nothing listens on %s", addr)
+}

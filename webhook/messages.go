@@ -1,0 +1,181 @@
+package webhook
+
+import (
+	"fmt"
+	"path"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/volumeguard/volumeguard/analysis"
+	"github.com/volumeguard/volumeguard/policy"
+)
+
+// Kubernetes truncates each warning to 256 runes once a response's warnings
+// pass 4 KiB; kubectl prints one per line. So a warning is one line of at
+// most maxWarningRunes, and a response has at most maxWarnings of them:
+// 10 x 256 stays well under the total even with the other webhooks' warnings.
+const (
+	maxWarnings      = 10
+	maxWarningRunes  = 256
+	maxDeniedDetails = 10
+)
+
+// subject is what the findings are about: the pod of the request (kind
+// empty), or the pods a workload will create.
+type subject struct {
+	kind, name string
+}
+
+func (s subject) isPod() bool { return s.kind == "" }
+
+// container names a finding's container and image.
+func container(f policy.Finding) string {
+	return fmt.Sprintf("%s %q (image %q)", f.ContainerType, f.Container, shortImage(f.Image))
+}
+
+// maxImageRunes keeps a long image reference from pushing the path out of a
+// warning's 256 runes.
+const maxImageRunes = 96
+
+// shortImage cuts the middle of a long image reference: its registry and
+// its name and tag or digest are what a reader recognizes.
+func shortImage(image string) string {
+	r := []rune(image)
+	if len(r) <= maxImageRunes {
+		return image
+	}
+	return string(r[:40]) + "…" + string(r[len(r)-(maxImageRunes-41):])
+}
+
+// anonymousAt says where the runtime creates the anonymous volume.
+func anonymousAt(f policy.Finding) string {
+	where := "an anonymous volume at " + f.Path
+	if f.Relative {
+		where = "an anonymous volume for the relative VOLUME " + f.Path
+	}
+	if len(f.Platforms) > 0 {
+		where += " on " + f.PlatformNames()
+	}
+	return where
+}
+
+// wouldCreate is the warning for a finding that stays: who would create
+// which anonymous volume, and the hint that says how to fix it.
+func (s subject) wouldCreate(f policy.Finding, hint string) string {
+	if s.isPod() {
+		return fmt.Sprintf("volumeguard: %s would create %s; %s", container(f), anonymousAt(f), hint)
+	}
+	return fmt.Sprintf("volumeguard: pods of %s %q would create %s (%s); %s", s.kind, s.name, anonymousAt(f), container(f), hint)
+}
+
+// added is the warning for an emptyDir that /mutate added to the pod.
+func (s subject) added(a policy.Added, limit resource.Quantity) string {
+	return fmt.Sprintf("volumeguard: added emptyDir %q (sizeLimit %s) at %s to %s, which declares VOLUME %s",
+		a.VolumeName, limit.String(), a.MountPath, container(a.Finding), a.Finding.Path)
+}
+
+// willGet is the warning for a workload whose pods /mutate will change.
+func (s subject) willGet(a policy.Added, limit resource.Quantity) string {
+	return fmt.Sprintf("volumeguard: pods of %s %q will get an emptyDir (sizeLimit %s) at %s (%s declares VOLUME %s)",
+		s.kind, s.name, limit.String(), a.MountPath, container(a.Finding), a.Finding.Path)
+}
+
+func (s subject) imageErrorWarning(e *analysis.ImageError) string {
+	who := ""
+	if !s.isPod() {
+		who = fmt.Sprintf("pods of %s %q: ", s.kind, s.name)
+	}
+	return fmt.Sprintf("volumeguard: %scould not check image %q (%s %q) for VOLUMEs (%s): %v",
+		who, shortImage(e.Image), e.ContainerType, e.Container, errorReason(e.Err), e.Err)
+}
+
+// fixHint is the short fix of a finding in a pod that is being created.
+func fixHint(f policy.Finding) string {
+	switch {
+	case f.Relative:
+		return "no volumeMount can cover a relative VOLUME; fix: rebuild the image with an absolute VOLUME path"
+	case f.ContainerType == policy.EphemeralContainer:
+		return "volumes cannot be added to a running pod; fix: mount an existing pod volume at " + path.Clean(f.Path) + ", or use an image without this VOLUME"
+	}
+	return "fix: mount an emptyDir with a sizeLimit at " + path.Clean(f.Path)
+}
+
+// runningHint is the short fix of a finding in a pod that exists already.
+func runningHint(f policy.Finding) string {
+	if f.Relative || f.ContainerType == policy.EphemeralContainer {
+		return fixHint(f)
+	}
+	return "volumes cannot be added to a running pod; fix: add an emptyDir at " + path.Clean(f.Path) + " to the pod's template and recreate the pod"
+}
+
+func notMutatedHint(f policy.Finding) string {
+	return "the volumeguard mutating webhook did not cover it; " + fixHint(f)
+}
+
+// denialMessage names, for each reason to deny, the container, the image,
+// the path and the fix (as pod spec YAML), or the image that could not be
+// read and why.
+func (o *outcome) denialMessage() string {
+	var b strings.Builder
+	what := "this pod"
+	if !o.subject.isPod() {
+		what = fmt.Sprintf("%s %q: its pods would create anonymous volumes", o.subject.kind, o.subject.name)
+	}
+	fmt.Fprintf(&b, "volumeguard (mode %s) denies %s:", o.mode, what)
+	for i, d := range o.deny {
+		if i == maxDeniedDetails {
+			fmt.Fprintf(&b, "\n... and %d more", len(o.deny)-i)
+			break
+		}
+		if e := d.imageErr; e != nil {
+			fmt.Fprintf(&b, "\n- could not check image %q of %s %q for VOLUMEs (%s): %v\n  fix: make the image readable (name, tag, registry access) and retry",
+				e.Image, e.ContainerType, e.Container, errorReason(e.Err), e.Err)
+			continue
+		}
+		b.WriteString("\n- " + d.finding.Problem())
+		if d.running && !d.finding.Relative && d.finding.ContainerType != policy.EphemeralContainer {
+			b.WriteString("\n  volumes cannot be added to a running pod: change the pod's template (Deployment, StatefulSet, ...) and recreate the pod")
+		}
+		b.WriteString("\n  fix: " + strings.ReplaceAll(strings.TrimRight(d.finding.Fix(d.sizeLimit), "\n"), "\n", "\n  "))
+	}
+	return b.String()
+}
+
+// limitWarnings makes each warning one short line, drops repeats and caps
+// the count with a final "... and N more".
+func limitWarnings(ws []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, w := range ws {
+		if seen[w] {
+			continue
+		}
+		seen[w] = true
+		out = append(out, oneLine(w, maxWarningRunes))
+	}
+	if len(out) > maxWarnings {
+		more := len(out) - (maxWarnings - 1)
+		out = append(out[:maxWarnings-1:maxWarnings-1],
+			fmt.Sprintf("volumeguard: ... and %d more; run `volumeguard check` on the manifest for the full list", more))
+	}
+	return out
+}
+
+// oneLine replaces control characters (newlines of wrapped errors) with
+// spaces and cuts s to max runes, marking the cut.
+func oneLine(s string, max int) string {
+	s = strings.ToValidUTF8(s, "?")
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+	if utf8.RuneCountInString(s) <= max {
+		return s
+	}
+	return string([]rune(s)[:max-1]) + "…"
+}

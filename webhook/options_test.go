@@ -1,0 +1,98 @@
+package webhook
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestOptionsValidate(t *testing.T) {
+	valid := func() *Options {
+		o := NewOptions()
+		o.TLSCertFile, o.TLSPrivateKeyFile = "tls.crt", "tls.key"
+		return o
+	}
+	tests := []struct {
+		name   string
+		change func(*Options)
+		want   string // "" means valid
+	}{
+		{name: "defaults with certificate", change: func(*Options) {}},
+		{name: "mode", change: func(o *Options) { o.Mode = "strict" }, want: `--mode: invalid mode "strict"`},
+		{name: "size limit", change: func(o *Options) { o.DefaultSizeLimit = "0" }, want: "--default-size-limit"},
+		{name: "registry policy", change: func(o *Options) { o.OnRegistryError = "retry" }, want: "--on-registry-error"},
+		{name: "timeout zero", change: func(o *Options) { o.AdmissionTimeout = 0 }, want: "--admission-timeout"},
+		{name: "timeout over 30s", change: func(o *Options) { o.AdmissionTimeout = 31 * time.Second }, want: "--admission-timeout"},
+		{name: "no certificate", change: func(o *Options) { o.TLSCertFile = "" }, want: "--tls-cert-file and --tls-private-key-file are required"},
+		{name: "listen", change: func(o *Options) { o.Listen = "8443" }, want: `--listen "8443"`},
+		{name: "log level", change: func(o *Options) { o.LogLevel = "loud" }, want: "--log-level"},
+		{name: "verbosity", change: func(o *Options) { o.LogLevel = "4" }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := valid()
+			tt.change(o)
+			err := o.Validate()
+			if tt.want == "" && err != nil {
+				t.Errorf("Validate() = %v, want nil", err)
+			}
+			if tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+				t.Errorf("Validate() = %v, want an error with %q", err, tt.want)
+			}
+		})
+	}
+	t.Run("all problems at once", func(t *testing.T) {
+		o := NewOptions()
+		o.Mode, o.OnRegistryError = "x", "y"
+		err := o.Validate()
+		for _, want := range []string{"--mode", "--on-registry-error", "--tls-cert-file"} {
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("Validate() = %v, want it to name %s", err, want)
+			}
+		}
+	})
+}
+
+func TestOptionsConfigKubeconfig(t *testing.T) {
+	o := NewOptions()
+	o.TLSCertFile, o.TLSPrivateKeyFile = "tls.crt", "tls.key"
+	o.LogOutput = &strings.Builder{}
+
+	o.Kubeconfig = filepath.Join(t.TempDir(), "missing")
+	if _, err := o.Config(); err == nil || !strings.Contains(err.Error(), "finding the API server") {
+		t.Errorf("Config() with a missing kubeconfig = %v, want an error saying so", err)
+	}
+
+	o.Kubeconfig = writeKubeconfig(t, "https://127.0.0.1:1")
+	cfg, err := o.Config()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.RESTConfig.Host != "https://127.0.0.1:1" || cfg.Handler.DefaultMode != ModeAudit || cfg.Handler.DefaultSizeLimit.String() != "1Gi" || cfg.Handler.Analyzer == nil {
+		t.Errorf("config %+v does not carry the options", cfg)
+	}
+}
+
+func writeKubeconfig(t *testing.T, server string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	data := `apiVersion: v1
+kind: Config
+clusters:
+- name: c
+  cluster: {server: "` + server + `", insecure-skip-tls-verify: true}
+users:
+- name: u
+  user: {token: not-a-secret}
+contexts:
+- name: c
+  context: {cluster: c, user: u}
+current-context: c
+`
+	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}

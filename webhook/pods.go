@@ -1,0 +1,97 @@
+package webhook
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+)
+
+// pod judges a Pod: CREATE, UPDATE and the ephemeralcontainers subresource.
+func (h *Handler) pod(ctx context.Context, req admission.Request) admission.Response {
+	s := h.settingsFor(ctx, req.Namespace)
+	recordOf(ctx).mode = s.mode
+	if s.mode == ModeOff {
+		return admission.Allowed("").WithWarnings(limitWarnings(s.warnings)...)
+	}
+	// In the other modes /validate reports; /mutate has nothing to add.
+	if h.endpoint == Mutating && s.mode != ModeMutate {
+		return admission.Allowed("")
+	}
+
+	pod := &corev1.Pod{}
+	if err := json.Unmarshal(req.Object.Raw, pod); err != nil {
+		return badObject(fmt.Errorf("decoding the pod: %w", err))
+	}
+	if _, ok := pod.Annotations[annotationMirror]; ok {
+		// The kubelet runs static pods from its own manifests whatever the
+		// API says; denying or changing their API mirror helps nobody.
+		return admission.Allowed("mirror pod")
+	}
+	s = s.withPodSizeLimit("pod", pod.Annotations)
+	o := &outcome{mode: s.mode, endpoint: h.endpoint}
+	o.warn(s.warnings...)
+
+	running := req.Operation == admissionv1.Update
+	spec := &pod.Spec
+	if running {
+		old := &corev1.Pod{}
+		if err := json.Unmarshal(req.OldObject.Raw, old); err != nil {
+			return badObject(fmt.Errorf("decoding the old pod: %w", err))
+		}
+		// A running pod's mounts cannot change, so only a changed image or
+		// a new (ephemeral) container can bring an uncovered VOLUME.
+		if spec = changedContainers(&old.Spec, &pod.Spec); spec == nil {
+			return o.response(admission.Allowed(""))
+		}
+	}
+
+	res := h.cfg.Analyzer.Analyze(ctx, spec)
+	h.observe(ctx, s.mode, res)
+	var mutated *corev1.PodSpec
+	if s.mode == ModeMutate && !running {
+		mutated = pod.Spec.DeepCopy()
+	}
+	m := h.judge(o, res, mutated, s.sizeLimit, running)
+	allowed := admission.Allowed("")
+	if h.endpoint == Mutating && len(m.Added) > 0 && len(o.deny) == 0 {
+		allowed = podPatch(req.Object.Raw, mutated)
+	}
+	return o.response(allowed)
+}
+
+// changedContainers returns cur with only the containers that old does not
+// have with the same image, or nil when there are none. Volumes and the
+// platform pins stay, since the analysis reads them.
+func changedContainers(old, cur *corev1.PodSpec) *corev1.PodSpec {
+	out := cur.DeepCopy()
+	out.InitContainers = changed(old.InitContainers, out.InitContainers, containerImage)
+	out.Containers = changed(old.Containers, out.Containers, containerImage)
+	out.EphemeralContainers = changed(old.EphemeralContainers, out.EphemeralContainers, ephemeralImage)
+	if len(out.InitContainers)+len(out.Containers)+len(out.EphemeralContainers) == 0 {
+		return nil
+	}
+	return out
+}
+
+func containerImage(c corev1.Container) (string, string)          { return c.Name, c.Image }
+func ephemeralImage(c corev1.EphemeralContainer) (string, string) { return c.Name, c.Image }
+
+func changed[T any](old, cur []T, key func(T) (name, image string)) []T {
+	images := make(map[string]string, len(old))
+	for _, c := range old {
+		name, image := key(c)
+		images[name] = image
+	}
+	var out []T
+	for _, c := range cur {
+		name, image := key(c)
+		if prev, ok := images[name]; !ok || prev != image {
+			out = append(out, c)
+		}
+	}
+	return out
+}
