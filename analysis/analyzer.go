@@ -125,18 +125,28 @@ func (a *Analyzer) AnalyzeWith(ctx context.Context, spec *corev1.PodSpec, opts .
 		err   error
 	}
 	lookups := map[string]*lookup{}
-	var wg sync.WaitGroup
+	var images []string
 	for _, c := range containers {
 		if _, seen := lookups[c.Image]; seen || c.Image == "" {
 			continue
 		}
-		l := &lookup{}
-		lookups[c.Image] = l
+		lookups[c.Image] = &lookup{}
+		images = append(images, c.Image)
+	}
+	// Distinct images are looked up in parallel; the last one on this
+	// goroutine, so the common pod with one image starts no goroutine.
+	var wg sync.WaitGroup
+	for i, image := range images {
+		l := lookups[image]
+		if i == len(images)-1 {
+			l.facts, l.err = a.inspect(ctx, image, platform, o.inspect)
+			break
+		}
 		wg.Add(1)
-		go func(image string) {
+		go func() {
 			defer wg.Done()
 			l.facts, l.err = a.inspect(ctx, image, platform, o.inspect)
-		}(c.Image)
+		}()
 	}
 	wg.Wait()
 

@@ -1,8 +1,16 @@
 package webhook
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"testing"
+	"time"
+
+	"github.com/go-logr/logr"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	admissionv1 "k8s.io/api/admission/v1"
 )
@@ -19,6 +27,32 @@ func BenchmarkHandleMutate(b *testing.B) {
 	for b.Loop() {
 		if resp := h.Handle(ctx, req); len(resp.Patches) == 0 {
 			b.Fatal("no patch")
+		}
+	}
+}
+
+// BenchmarkServeHTTPMutate is one whole admission request as the API server
+// sends it, minus TLS: read and decode the review, handle it, encode the
+// answer, record metrics and the log line.
+func BenchmarkServeHTTPMutate(b *testing.B) {
+	env := newEnv(ModeMutate, nil)
+	rh := newReviewHandler(Mutating, NewHandler(env.cfg, Mutating), 8*time.Second, env.cfg.Metrics, logr.Discard())
+	req := request(b, admissionv1.Create, podKind, "default", zkPod(nil), nil)
+	body, err := json.Marshal(admissionv1.AdmissionReview{
+		TypeMeta: metav1.TypeMeta{APIVersion: "admission.k8s.io/v1", Kind: "AdmissionReview"},
+		Request:  &req.AdmissionRequest,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		r := httptest.NewRequest(http.MethodPost, "/mutate?timeout=10s", bytes.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		w := httptest.NewRecorder()
+		rh.ServeHTTP(w, r)
+		if w.Code != http.StatusOK || !bytes.Contains(w.Body.Bytes(), []byte(`"patch"`)) {
+			b.Fatalf("answer %d: %s", w.Code, w.Body.String())
 		}
 	}
 }

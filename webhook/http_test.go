@@ -94,7 +94,7 @@ func TestHTTPAnswersWithRequestUID(t *testing.T) {
 		t.Fatalf("status %d, response UID %q, want 200 and %q", status, r.UID, req.UID)
 	}
 	// The patch travels encoded, with its type, as the API server requires.
-	if !r.Allowed || r.PatchType == nil || *r.PatchType != admissionv1.PatchTypeJSONPatch || !bytes.Contains(r.Patch, []byte(`"/spec/volumes/1"`)) {
+	if !r.Allowed || r.PatchType == nil || *r.PatchType != admissionv1.PatchTypeJSONPatch || !bytes.Contains(r.Patch, []byte(`"/spec/volumes/-"`)) {
 		t.Errorf("response %+v, want allowed with a JSONPatch adding volumes", r)
 	}
 	if got := counterValue(t, env.cfg.Metrics.requests.WithLabelValues("mutate", "CREATE", "mutate", decisionPatched)); got != 1 {

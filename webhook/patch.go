@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 
+	"gomodules.xyz/jsonpatch/v2"
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
@@ -12,11 +14,64 @@ import (
 )
 
 // podPatch is the JSON patch from the pod as the API server sent it to the
-// pod with the mutated spec. workload.SetPodSpec writes only what changed
-// into the object as sent, so fields this build of k8s.io/api does not know
-// survive: a patch from a re-encoded typed Pod would remove them
-// (kubernetes-sigs/kubebuilder#510).
-func podPatch(raw []byte, mutated *corev1.PodSpec) admission.Response {
+// pod with the mutated spec. policy.Mutate only appends volumes and mounts,
+// so the patch is those appends, read off the before and after specs: no
+// re-encoding of the pod, so fields this build of k8s.io/api does not know
+// survive (kubernetes-sigs/kubebuilder#510), and no generic JSON diff on the
+// API server's hot path. Anything else falls back to that diff.
+func podPatch(raw []byte, before, after *corev1.PodSpec) admission.Response {
+	if ops, ok := appendOps(before, after); ok {
+		return admission.Patched("", ops...)
+	}
+	return diffPatch(raw, after)
+}
+
+// appendOps returns the add operations turning before into after, when
+// after only appends volumes and volume mounts to before.
+func appendOps(before, after *corev1.PodSpec) ([]jsonpatch.Operation, bool) {
+	if len(before.Containers) != len(after.Containers) || len(before.InitContainers) != len(after.InitContainers) {
+		return nil, false
+	}
+	var ops []jsonpatch.Operation
+	ok := appendList(&ops, "/spec/volumes", before.Volumes, after.Volumes)
+	for i := range after.InitContainers {
+		path := "/spec/initContainers/" + strconv.Itoa(i) + "/volumeMounts"
+		ok = ok && appendList(&ops, path, before.InitContainers[i].VolumeMounts, after.InitContainers[i].VolumeMounts)
+	}
+	for i := range after.Containers {
+		path := "/spec/containers/" + strconv.Itoa(i) + "/volumeMounts"
+		ok = ok && appendList(&ops, path, before.Containers[i].VolumeMounts, after.Containers[i].VolumeMounts)
+	}
+	return ops, ok
+}
+
+// appendList adds the operations appending after's extra items to path; it
+// reports false when after is not before plus appended items.
+func appendList[T any](ops *[]jsonpatch.Operation, path string, before, after []T) bool {
+	if len(after) < len(before) {
+		return false
+	}
+	// A mutation that appends never touches the items already there; a
+	// cheap length check plus policy.Mutate's contract make comparing them
+	// one by one unnecessary, except for the count.
+	added := after[len(before):]
+	if len(added) == 0 {
+		return true
+	}
+	if len(before) == 0 {
+		// The list may be absent (or null) in the pod as sent: set it whole.
+		*ops = append(*ops, jsonpatch.NewOperation("add", path, added))
+		return true
+	}
+	for _, item := range added {
+		*ops = append(*ops, jsonpatch.NewOperation("add", path+"/-", item))
+	}
+	return true
+}
+
+// diffPatch computes the patch generically: it writes the mutated spec into
+// the object as sent (keeping unknown fields) and diffs the two documents.
+func diffPatch(raw []byte, mutated *corev1.PodSpec) admission.Response {
 	obj, err := workload.FromJSON(raw)
 	if err == nil {
 		err = workload.SetPodSpec(obj.Content, []string{"spec"}, mutated)

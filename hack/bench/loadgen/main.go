@@ -16,6 +16,7 @@ import (
 	"io"
 	"log"
 	"net/http"
+	"net/http/httptrace"
 	"os"
 	"slices"
 	"strconv"
@@ -29,6 +30,7 @@ type target struct{ name, url string }
 type result struct {
 	requests  int
 	errors    int
+	newConns  int
 	elapsed   time.Duration
 	latencies []time.Duration
 }
@@ -61,7 +63,7 @@ func main() {
 			log.Fatal(err)
 		}
 	}
-	fmt.Printf("%-12s %5s %10s %9s %9s %9s %7s\n", "target", "conc", "req/s", "p50_ms", "p90_ms", "p99_ms", "errors")
+	fmt.Printf("%-12s %5s %10s %9s %9s %9s %7s %6s\n", "target", "conc", "req/s", "p50_ms", "p90_ms", "p99_ms", "errors", "conns")
 	for _, c := range levels(*conc) {
 		base := 0.0
 		for i, t := range targets {
@@ -74,8 +76,8 @@ func main() {
 			} else if rps > 0 {
 				ratio = fmt.Sprintf("  (%s/%s throughput %.2fx)", targets[0].name, t.name, base/rps)
 			}
-			fmt.Printf("%-12s %5d %10.0f %9.2f %9.2f %9.2f %7d%s\n", t.name, c, rps,
-				ms(pct(r.latencies, 50)), ms(pct(r.latencies, 90)), ms(pct(r.latencies, 99)), r.errors, ratio)
+			fmt.Printf("%-12s %5d %10.0f %9.2f %9.2f %9.2f %7d %6d%s\n", t.name, c, rps,
+				ms(pct(r.latencies, 50)), ms(pct(r.latencies, 90)), ms(pct(r.latencies, 99)), r.errors, r.newConns, ratio)
 		}
 	}
 }
@@ -126,7 +128,10 @@ func drive(client *http.Client, t target, namespace string, pod []byte, c int, d
 			for i := 0; ctx.Err() == nil; i++ {
 				body := review(fmt.Sprintf("%d-%d", w, i), namespace, pod)
 				t0 := time.Now()
-				ok := send(client, t.url, body)
+				ok, reused := send(client, t.url, body)
+				if !reused {
+					local.newConns++
+				}
 				if ctx.Err() != nil {
 					break
 				}
@@ -139,6 +144,7 @@ func drive(client *http.Client, t target, namespace string, pod []byte, c int, d
 			mu.Lock()
 			total.requests += local.requests
 			total.errors += local.errors
+			total.newConns += local.newConns
 			total.latencies = append(total.latencies, local.latencies...)
 			mu.Unlock()
 		}()
@@ -148,10 +154,18 @@ func drive(client *http.Client, t target, namespace string, pod []byte, c int, d
 	return total
 }
 
-func send(client *http.Client, url string, body []byte) bool {
-	resp, err := client.Post(url+"?timeout=10s", "application/json", bytes.NewReader(body))
+// send posts one review; it reports whether the answer was a review and
+// whether the request went over a kept-alive connection.
+func send(client *http.Client, url string, body []byte) (ok, reused bool) {
+	req, err := http.NewRequest(http.MethodPost, url+"?timeout=10s", bytes.NewReader(body))
 	if err != nil {
-		return false
+		return false, false
+	}
+	req.Header.Set("Content-Type", "application/json")
+	trace := &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) { reused = info.Reused }}
+	resp, err := client.Do(req.WithContext(httptrace.WithClientTrace(req.Context(), trace)))
+	if err != nil {
+		return false, reused
 	}
 	defer resp.Body.Close()
 	var out struct {
@@ -160,7 +174,7 @@ func send(client *http.Client, url string, body []byte) bool {
 		} `json:"response"`
 	}
 	data, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode == http.StatusOK && json.Unmarshal(data, &out) == nil && out.Response != nil
+	return resp.StatusCode == http.StatusOK && json.Unmarshal(data, &out) == nil && out.Response != nil, reused
 }
 
 func review(uid, namespace string, pod []byte) []byte {

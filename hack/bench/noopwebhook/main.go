@@ -27,7 +27,11 @@ func main() {
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", handle)
-	srv := &http.Server{Addr: *listen, Handler: mux, TLSConfig: &tls.Config{MinVersion: tls.VersionTLS12}}
+	// HTTP/1.1 only, like volumeguard and controller-runtime's webhook
+	// server, so that both are measured over the same protocol.
+	protocols := new(http.Protocols)
+	protocols.SetHTTP1(true)
+	srv := &http.Server{Addr: *listen, Handler: mux, TLSConfig: &tls.Config{MinVersion: tls.VersionTLS12}, Protocols: protocols}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go func() {
