@@ -59,11 +59,17 @@ func RenderFS(fsys filesys.FileSystem, dir string) ([]*unstructured.Unstructured
 	}
 	var out []*unstructured.Unstructured
 	for _, r := range resources.Resources() {
-		obj, err := r.Map()
+		// Through JSON, not r.Map(): that holds YAML's int, which
+		// unstructured.Unstructured (DeepCopy, the clients) cannot take.
+		data, err := r.MarshalJSON()
 		if err != nil {
 			return nil, fmt.Errorf("rendering %s: %s: %w", dir, r.CurId(), err)
 		}
-		out = append(out, &unstructured.Unstructured{Object: obj})
+		obj := &unstructured.Unstructured{}
+		if err := obj.UnmarshalJSON(data); err != nil {
+			return nil, fmt.Errorf("rendering %s: %s: %w", dir, r.CurId(), err)
+		}
+		out = append(out, obj)
 	}
 	return out, nil
 }

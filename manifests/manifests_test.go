@@ -33,8 +33,7 @@ type install struct {
 }
 
 // load renders overlay from the files on disk, checks that the embedded copy
-// renders the same, and decodes every object strictly with client-go's
-// scheme: an unknown or misspelt field fails.
+// renders the same, and decodes it.
 func load(t *testing.T, overlay string) *install {
 	t.Helper()
 	objects, err := RenderFS(filesys.MakeFsOnDisk(), filepath.FromSlash(overlay))
@@ -48,6 +47,13 @@ func load(t *testing.T, overlay string) *install {
 	if !reflect.DeepEqual(objects, embedded) {
 		t.Errorf("%s: the embedded manifests render differently from the files on disk", overlay)
 	}
+	return decode(t, overlay, objects)
+}
+
+// decode decodes every object of a rendered overlay strictly with
+// client-go's scheme: an unknown or misspelt field fails.
+func decode(t *testing.T, overlay string, objects []*unstructured.Unstructured) *install {
+	t.Helper()
 	in := &install{objects: objects, clusterRole: map[string]*rbacv1.ClusterRole{}, role: map[string]*rbacv1.Role{},
 		certManager: map[string]*unstructured.Unstructured{}}
 	for _, u := range objects {

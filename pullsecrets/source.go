@@ -3,6 +3,7 @@ package pullsecrets
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/go-logr/logr"
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -33,8 +34,8 @@ type options struct {
 func makeOptions(opts []Option) options {
 	o := options{
 		// The webhook's own docker config, as the kubelet falls back to the
-		// node's credentials.
-		fallback: authn.DefaultKeychain,
+		// node's credentials; cached, since reading it is file I/O.
+		fallback: CachedKeychain(authn.DefaultKeychain, ownCredentialsTTL, time.Now),
 		log:      logr.Discard(),
 	}
 	for _, opt := range opts {

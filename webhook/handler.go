@@ -41,6 +41,9 @@ type HandlerConfig struct {
 	DefaultMode      Mode
 	DefaultSizeLimit resource.Quantity
 	OnRegistryError  RegistryErrorPolicy
+	// Keychains gives each pod's registry credentials (auth.go); nil: the
+	// Inspector's own.
+	Keychains KeychainSource
 	// Metrics counts lookups and findings; nil counts into a private,
 	// unexposed set.
 	Metrics *Metrics

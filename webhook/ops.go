@@ -11,7 +11,8 @@ import (
 )
 
 // opsMux serves /metrics, /healthz (the process answers) and /readyz (it
-// can judge requests: namespaces synced, certificate loaded).
+// can judge requests: namespaces and pull secrets synced, certificate
+// loaded).
 func opsMux(m *Metrics, notReady func() []string) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", m.Handler())
@@ -28,9 +29,10 @@ func opsMux(m *Metrics, notReady func() []string) *http.ServeMux {
 	return mux
 }
 
-// reportSync logs when the namespace cache has synced, and every 10s until
-// then: client-go retries an unreachable API server silently, and /readyz
-// alone does not say why the webhook is not ready.
+// reportSync logs when the informer caches (namespaces, and pull secrets
+// unless disabled) have synced, and every 10s until then: client-go retries
+// an unreachable API server (or one that forbids a list) silently, and
+// /readyz alone does not say why the webhook is not ready.
 func reportSync(ctx context.Context, log logr.Logger, synced func() bool, host string) {
 	start := time.Now()
 	poll := time.NewTicker(100 * time.Millisecond)
@@ -42,11 +44,11 @@ func reportSync(ctx context.Context, log logr.Logger, synced func() bool, host s
 			return
 		case now := <-poll.C:
 			if synced() {
-				log.Info("namespace cache synced", "apiServer", host, "after", now.Sub(start).Round(time.Millisecond).String())
+				log.Info("informer caches synced", "apiServer", host, "after", now.Sub(start).Round(time.Millisecond).String())
 				return
 			}
 			if now.After(next) {
-				log.Info("waiting for the namespace cache: the API server does not answer yet; /readyz fails until it does",
+				log.Info("waiting for the informer caches: the API server does not answer yet, or RBAC forbids a list (see /readyz and the klog lines); /readyz fails until they sync",
 					"apiServer", host, "waited", now.Sub(start).Round(time.Second).String())
 				next = now.Add(10 * time.Second)
 			}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"github.com/google/go-containerregistry/pkg/authn"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -28,10 +29,14 @@ const (
 	DefaultAdmissionTimeout = 8 * time.Second
 	// maxAdmissionTimeout is the longest timeoutSeconds a webhook can have.
 	maxAdmissionTimeout = 30 * time.Second
-	// tagTTL is how long a tag stays resolved: a re-pushed tag is seen
-	// within minutes, while a busy cluster does not ask the registry for
-	// every pod.
-	tagTTL = 5 * time.Minute
+	// DefaultTagTTL is how long a tag stays resolved: a re-pushed tag is
+	// seen within minutes, while a busy cluster does not ask the registry
+	// for every pod.
+	DefaultTagTTL = 5 * time.Minute
+	// DefaultNotFoundTTL is how long "not found" is remembered: a
+	// crash-looping controller with a typo in an image does not send a
+	// request per pod, and an image pushed a moment later is seen.
+	DefaultNotFoundTTL = 30 * time.Second
 )
 
 // Options are the settings of `volumeguard serve` as its flags give them.
@@ -52,9 +57,22 @@ type Options struct {
 	LogOutput io.Writer
 	// UserAgent is sent to the API server.
 	UserAgent string
+	// PullSecrets reads pods' imagePullSecrets and those of their service
+	// accounts (informers on Secrets and ServiceAccounts, which RBAC must
+	// allow); false uses the webhook's own credentials only.
+	PullSecrets bool
+	// TagTTL is how long a tag stays resolved to a digest (0: for the
+	// process's lifetime); NotFoundTTL how long "not found" is remembered
+	// (0: not at all).
+	TagTTL      time.Duration
+	NotFoundTTL time.Duration
+	// Keychain is the webhook's own registry credentials, tried after a
+	// pod's pull secrets. nil: authn.DefaultKeychain (the docker config of
+	// the process, credential helpers included).
+	Keychain authn.Keychain
 	// NewInspector builds the registry client from the options the webhook
-	// needs (logger, tag TTL); the command's own registry flags come in
-	// through it. nil: imageinspect.New.
+	// needs (logger, TTLs, metrics, keychain); the command's own registry
+	// flags come in through it. nil: imageinspect.New.
 	NewInspector func(...imageinspect.Option) *imageinspect.Inspector
 }
 
@@ -69,6 +87,9 @@ func NewOptions() *Options {
 		AdmissionTimeout: DefaultAdmissionTimeout,
 		LogLevel:         "info",
 		UserAgent:        "volumeguard",
+		PullSecrets:      true,
+		TagTTL:           DefaultTagTTL,
+		NotFoundTTL:      DefaultNotFoundTTL,
 	}
 }
 
@@ -98,6 +119,12 @@ func (o *Options) Validate() error {
 	if _, err := parseLogLevel(o.LogLevel); err != nil {
 		errs = append(errs, fmt.Errorf("--log-level: %w", err))
 	}
+	if o.TagTTL < 0 {
+		errs = append(errs, fmt.Errorf("--tag-ttl %s: want 0 (keep tags for the process's lifetime) or more", o.TagTTL))
+	}
+	if o.NotFoundTTL < 0 {
+		errs = append(errs, fmt.Errorf("--not-found-ttl %s: want 0 (do not remember) or more", o.NotFoundTTL))
+	}
 	return errors.Join(errs...)
 }
 
@@ -108,11 +135,18 @@ type Config struct {
 	TLSCertFile       string
 	TLSPrivateKeyFile string
 	AdmissionTimeout  time.Duration
-	// Handler holds the analysis and the defaults; Run adds the namespace
-	// informer and the metrics.
+	// Handler holds the analysis, the defaults and the metrics; Run adds
+	// the namespace informer and the pull-secret keychains.
 	Handler    HandlerConfig
 	RESTConfig *rest.Config
 	Logger     logr.Logger
+	// PullSecrets makes Run read pods' pull secrets from informers;
+	// otherwise every pod gets Keychain (pullsecrets.Disabled).
+	PullSecrets bool
+	// Keychain is the webhook's own credentials, which the Inspector uses
+	// too: the fallback after a pod's pull secrets. nil: their defaults,
+	// the process's docker config (pullsecrets caches what it resolves).
+	Keychain authn.Keychain
 	// NewCertManager, when set, builds the manager of the certificate files
 	// from the server's Kubernetes client (`serve --manage-certs`).
 	NewCertManager func(kubernetes.Interface) (CertManager, error)
@@ -145,7 +179,15 @@ func (o *Options) Config() (*Config, error) {
 	if newInspector == nil {
 		newInspector = imageinspect.New
 	}
-	inspector := newInspector(imageinspect.WithLogger(logger.WithName("imageinspect")), imageinspect.WithTagTTL(tagTTL))
+	// Created here, not in Run, so that the Inspector reports into them.
+	metrics := NewMetrics()
+	inspector := newInspector(
+		imageinspect.WithLogger(logger.WithName("imageinspect")),
+		imageinspect.WithKeychain(o.Keychain), // nil: the Inspector's default
+		imageinspect.WithTagTTL(o.TagTTL),
+		imageinspect.WithNotFoundTTL(o.NotFoundTTL),
+		imageinspect.WithMetrics(metrics.InspectorMetrics()),
+	)
 	return &Config{
 		Listen:            o.Listen,
 		MetricsListen:     o.MetricsListen,
@@ -157,9 +199,12 @@ func (o *Options) Config() (*Config, error) {
 			DefaultMode:      mode,
 			DefaultSizeLimit: limit,
 			OnRegistryError:  onError,
+			Metrics:          metrics,
 		},
-		RESTConfig: restConfig,
-		Logger:     logger,
+		RESTConfig:  restConfig,
+		Logger:      logger,
+		PullSecrets: o.PullSecrets,
+		Keychain:    o.Keychain,
 	}, nil
 }
 

@@ -1,11 +1,18 @@
 package webhook
 
 import (
+	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/volumeguard/volumeguard/imageinspect"
 )
 
 func TestOptionsValidate(t *testing.T) {
@@ -29,6 +36,9 @@ func TestOptionsValidate(t *testing.T) {
 		{name: "listen", change: func(o *Options) { o.Listen = "8443" }, want: `--listen "8443"`},
 		{name: "log level", change: func(o *Options) { o.LogLevel = "loud" }, want: "--log-level"},
 		{name: "verbosity", change: func(o *Options) { o.LogLevel = "4" }},
+		{name: "tag TTL negative", change: func(o *Options) { o.TagTTL = -time.Second }, want: "--tag-ttl -1s"},
+		{name: "tag TTL zero keeps tags", change: func(o *Options) { o.TagTTL = 0 }},
+		{name: "not-found TTL negative", change: func(o *Options) { o.NotFoundTTL = -time.Second }, want: "--not-found-ttl -1s"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -70,7 +80,8 @@ func TestOptionsConfigKubeconfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.RESTConfig.Host != "https://127.0.0.1:1" || cfg.Handler.DefaultMode != ModeAudit || cfg.Handler.DefaultSizeLimit.String() != "1Gi" || cfg.Handler.Analyzer == nil {
+	if cfg.RESTConfig.Host != "https://127.0.0.1:1" || cfg.Handler.DefaultMode != ModeAudit || cfg.Handler.DefaultSizeLimit.String() != "1Gi" || cfg.Handler.Analyzer == nil ||
+		cfg.Handler.Metrics == nil || !cfg.PullSecrets {
 		t.Errorf("config %+v does not carry the options", cfg)
 	}
 }
@@ -95,4 +106,55 @@ current-context: c
 		t.Fatal(err)
 	}
 	return path
+}
+
+// hostKeychain holds the test registry's credentials for one host.
+type hostKeychain struct{ host string }
+
+func (k hostKeychain) Resolve(r authn.Resource) (authn.Authenticator, error) {
+	if r.RegistryStr() == k.host {
+		return &authn.Basic{Username: regUser, Password: regPass}, nil
+	}
+	return authn.Anonymous, nil
+}
+
+// TestOptionsConfigInspector: the Inspector that Config builds reads with
+// Options.Keychain, remembers "not found" for NotFoundTTL and counts into
+// the handler's metrics.
+func TestOptionsConfigInspector(t *testing.T) {
+	host := startRegistry(t, true)
+	image := host + "/private/zk:1"
+	pushImage(t, image, "/data")
+	for _, notFoundTTL := range []time.Duration{DefaultNotFoundTTL, 0} {
+		t.Run("not-found-ttl "+notFoundTTL.String(), func(t *testing.T) {
+			o := NewOptions()
+			o.TLSCertFile, o.TLSPrivateKeyFile = "tls.crt", "tls.key"
+			o.LogOutput = &strings.Builder{}
+			o.Kubeconfig = writeKubeconfig(t, "https://127.0.0.1:1")
+			o.Keychain = hostKeychain{host: host}
+			o.NotFoundTTL = notFoundTTL
+			cfg, err := o.Config()
+			if err != nil {
+				t.Fatal(err)
+			}
+			spec := &corev1.PodSpec{Containers: []corev1.Container{{Name: "zk", Image: image}, {Name: "gone", Image: host + "/private/gone:1"}}}
+			for range 2 {
+				res := cfg.Handler.Analyzer.Analyze(context.Background(), spec)
+				if len(res.Findings) != 1 || len(res.Errors) != 1 || !errors.Is(res.Errors[0], imageinspect.ErrNotFound) {
+					t.Fatalf("findings %v, errors %v; want /data, and gone:1 not found", res.Findings, res.Errors)
+				}
+			}
+			m := cfg.Handler.Metrics
+			if got := counterValue(t, m.lookups.WithLabelValues("ok")); got != 2 {
+				t.Errorf("lookups ok = %v, want 2", got)
+			}
+			wantGETs := 1.0
+			if notFoundTTL == 0 {
+				wantGETs = 2
+			}
+			if got := counterValue(t, m.registryRequests.WithLabelValues("manifest", "404")); got != wantGETs {
+				t.Errorf("manifest 404s = %v, want %v", got, wantGETs)
+			}
+		})
+	}
 }

@@ -49,7 +49,7 @@ func (h *Handler) pod(ctx context.Context, req admission.Request) admission.Resp
 		}
 	}
 
-	res := h.cfg.Analyzer.Analyze(ctx, spec)
+	res := h.analyze(ctx, req.Namespace, spec)
 	h.observe(ctx, s.mode, res)
 	var mutated *corev1.PodSpec
 	if s.mode == ModeMutate && !running {
@@ -58,7 +58,7 @@ func (h *Handler) pod(ctx context.Context, req admission.Request) admission.Resp
 	m := h.judge(o, res, mutated, s.sizeLimit, running)
 	allowed := admission.Allowed("")
 	if h.endpoint == Mutating && len(m.Added) > 0 && len(o.deny) == 0 {
-		allowed = podPatch(req.Object.Raw, mutated)
+		allowed = podPatch(req.Object.Raw, &pod.Spec, mutated)
 	}
 	return o.response(allowed)
 }

@@ -87,7 +87,9 @@ func TestErrorReason(t *testing.T) {
 		{fmt.Errorf("x: %w", imageinspect.ErrUnauthorized), "unauthorized"},
 		{fmt.Errorf("x: %w", imageinspect.ErrTimeout), "timeout"},
 		{fmt.Errorf("waiting: %w", contextDeadlineExceeded()), "timeout"},
-		{fmt.Errorf("x: %w", imageinspect.ErrTooLarge), "other"},
+		{fmt.Errorf("x: %w", imageinspect.ErrTooLarge), "too_large"},
+		{fmt.Errorf("x: %w", imageinspect.ErrRegistryNotAllowed), "not_allowed"},
+		{fmt.Errorf("the container names no image"), "other"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {

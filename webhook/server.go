@@ -32,6 +32,7 @@ func Run(ctx context.Context, cfg *Config) error {
 	factory := informers.NewSharedInformerFactory(client, 0)
 	namespaces := factory.Core().V1().Namespaces()
 	informer := namespaces.Informer()
+	keychains, secrets := pullSecretsSource(client, factory, cfg.PullSecrets, cfg.Keychain, log.WithName("pullsecrets"))
 
 	// Both ports are taken first, so that a port in use fails at once.
 	webhookLn, err := net.Listen("tcp", cfg.Listen)
@@ -45,7 +46,10 @@ func Run(ctx context.Context, cfg *Config) error {
 	}
 	defer metricsLn.Close()
 
-	metrics := NewMetrics()
+	metrics := cfg.Handler.Metrics
+	if metrics == nil {
+		metrics = NewMetrics()
+	}
 	cert := &servingCert{}
 	var stopping atomic.Bool
 	notReady := func() []string {
@@ -55,6 +59,9 @@ func Run(ctx context.Context, cfg *Config) error {
 		}
 		if !informer.HasSynced() {
 			reasons = append(reasons, "the namespace informer has not synced with the API server")
+		}
+		if !keychains.HasSynced() {
+			reasons = append(reasons, "the pull-secret informers (secrets, serviceaccounts) have not synced with the API server")
 		}
 		if !cert.loaded() {
 			reasons = append(reasons, "no serving certificate loaded")
@@ -67,6 +74,7 @@ func Run(ctx context.Context, cfg *Config) error {
 	hc := cfg.Handler
 	hc.Metrics = metrics
 	hc.Namespaces = &namespaceGetter{lister: namespaces.Lister(), client: client}
+	hc.Keychains = keychains
 	mux := http.NewServeMux()
 	for _, e := range []Endpoint{Mutating, Validating} {
 		mux.Handle("/"+string(e), newReviewHandler(e, NewHandler(hc, e), cfg.AdmissionTimeout, metrics, log.WithName(string(e))))
@@ -87,7 +95,12 @@ func Run(ctx context.Context, cfg *Config) error {
 	log.Info("serving metrics and health", "metrics", metricsLn.Addr().String())
 	factory.Start(ctx.Done())
 	defer factory.Shutdown()
-	go reportSync(ctx, log, informer.HasSynced, cfg.RESTConfig.Host)
+	if secrets != nil {
+		secrets.Start(ctx.Done())
+		defer secrets.Shutdown()
+	}
+	synced := func() bool { return informer.HasSynced() && keychains.HasSynced() }
+	go reportSync(ctx, log, synced, cfg.RESTConfig.Host)
 
 	if err := cert.load(ctx, cfg, client, log.WithName("certs")); err != nil {
 		if ctx.Err() != nil {
@@ -99,7 +112,7 @@ func Run(ctx context.Context, cfg *Config) error {
 	go func() { errc <- serve(webhookSrv.ServeTLS(webhookLn, "", ""), "admission") }()
 	log.Info("serving", "admission", webhookLn.Addr().String(), "metrics", metricsLn.Addr().String(),
 		"mode", hc.DefaultMode, "defaultSizeLimit", hc.DefaultSizeLimit.String(),
-		"onRegistryError", hc.OnRegistryError, "admissionTimeout", cfg.AdmissionTimeout.String())
+		"onRegistryError", hc.OnRegistryError, "admissionTimeout", cfg.AdmissionTimeout.String(), "pullSecrets", cfg.PullSecrets)
 
 	var runErr error
 	select {

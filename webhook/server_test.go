@@ -142,8 +142,9 @@ func TestRunServes(t *testing.T) {
 	if status, body := get(t, "http://"+metricsAddr+"/healthz"); status != http.StatusOK {
 		t.Errorf("/healthz: %d %s", status, body)
 	}
-	if status, body := get(t, "http://"+metricsAddr+"/readyz"); status != http.StatusServiceUnavailable || !strings.Contains(body, "namespace informer has not synced") {
-		t.Errorf("/readyz without an API server: %d %s, want 503 naming the informer", status, body)
+	if status, body := get(t, "http://"+metricsAddr+"/readyz"); status != http.StatusServiceUnavailable ||
+		!strings.Contains(body, "namespace informer has not synced") || !strings.Contains(body, "pull-secret informers (secrets, serviceaccounts) have not synced") {
+		t.Errorf("/readyz without an API server: %d %s, want 503 naming the informers", status, body)
 	}
 
 	// An admission request over TLS, HTTP/2 offered but not taken.

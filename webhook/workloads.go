@@ -52,7 +52,7 @@ func (h *Handler) workload(ctx context.Context, req admission.Request) admission
 		}
 		ts := s.withPodSizeLimit("pod template", ps.Annotations)
 		o.warn(ts.warnings[len(s.warnings):]...)
-		res := h.cfg.Analyzer.Analyze(ctx, ps.Spec)
+		res := h.analyze(ctx, req.Namespace, ps.Spec)
 		h.observe(ctx, s.mode, res)
 		var work *corev1.PodSpec
 		if s.mode == ModeMutate {

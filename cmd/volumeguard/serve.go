@@ -2,8 +2,10 @@ package main
 
 import (
 	"errors"
+	"io"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/klog/v2"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
@@ -12,10 +14,16 @@ import (
 	"github.com/volumeguard/volumeguard/webhook"
 )
 
+// serveOptions are the flags of serve: the webhook's, the registry flags
+// every command reading images shares, and those of --manage-certs.
+type serveOptions struct {
+	webhook  *webhook.Options
+	registry registryOptions
+	managed  certOptions
+}
+
 func newServeCommand(s streams) *cobra.Command {
-	o := webhook.NewOptions()
-	registry := registryOptions{}
-	managed := certOptions{}
+	so := &serveOptions{webhook: webhook.NewOptions()}
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the admission webhook",
@@ -37,31 +45,23 @@ The serving certificate comes from --tls-cert-file and --tls-private-key-file
 (cert-manager, a Secret), re-read when they change; or, with --manage-certs,
 volumeguard generates and rotates it itself and sets the caBundle.
 
+Images are read with the credentials the kubelet would pull them with: the
+pod's imagePullSecrets, its service account's, then volumeguard's own docker
+config. That reads Secrets and ServiceAccounts cluster-wide (list, watch);
+--pull-secrets=false reads neither and uses volumeguard's own credentials only.
+
 Metrics (/metrics), liveness (/healthz) and readiness (/readyz: namespaces
-synced, certificate loaded) are served over plain HTTP on --metrics-listen.
+and pull secrets synced, certificate loaded) are served over plain HTTP on
+--metrics-listen.
 The API server is found as kubectl finds it: --kubeconfig, KUBECONFIG,
 ~/.kube/config, in-cluster.`,
 		Example: `  volumeguard serve --tls-cert-file /tls/tls.crt --tls-private-key-file /tls/tls.key
   volumeguard serve --mode enforce --on-registry-error deny --tls-cert-file ... --tls-private-key-file ...`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			o.LogOutput = s.err
-			o.UserAgent = "volumeguard/" + version
-			o.NewInspector = registry.inspector
-			certFile, keyFile, err := managed.tlsFiles(o.TLSCertFile, o.TLSPrivateKeyFile)
-			if err := errors.Join(managed.validate(), err); err != nil {
-				return err
-			}
-			o.TLSCertFile, o.TLSPrivateKeyFile = certFile, keyFile
-			cfg, err := o.Config()
+			cfg, err := so.config(s.err)
 			if err != nil {
 				return err
-			}
-			if managed.manage {
-				log := cfg.Logger.WithName("certs")
-				cfg.NewCertManager = func(client kubernetes.Interface) (webhook.CertManager, error) {
-					return certs.NewManager(managed.managerConfig(client, log))
-				}
 			}
 			// client-go (klog) and controller-runtime's certwatcher log
 			// through process-wide loggers: set here, in the program, so
@@ -71,7 +71,12 @@ The API server is found as kubectl finds it: --kubeconfig, KUBECONFIG,
 			return webhook.Run(cmd.Context(), cfg)
 		},
 	}
-	fs := cmd.Flags()
+	so.addFlags(cmd.Flags())
+	return cmd
+}
+
+func (so *serveOptions) addFlags(fs *pflag.FlagSet) {
+	o := so.webhook
 	fs.StringVar(&o.Listen, "listen", o.Listen, "[HOST]:PORT of the HTTPS admission endpoints /mutate and /validate")
 	fs.StringVar(&o.TLSCertFile, "tls-cert-file", o.TLSCertFile, "serving certificate (PEM), re-read when it changes; required without --manage-certs")
 	fs.StringVar(&o.TLSPrivateKeyFile, "tls-private-key-file", o.TLSPrivateKeyFile, "private key of --tls-cert-file (PEM), re-read when it changes; required without --manage-certs")
@@ -82,7 +87,35 @@ The API server is found as kubectl finds it: --kubeconfig, KUBECONFIG,
 	fs.DurationVar(&o.AdmissionTimeout, "admission-timeout", o.AdmissionTimeout, "longest time to answer a request; the API server's ?timeout= shortens it (to 90%)")
 	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "kubeconfig file (default: KUBECONFIG, ~/.kube/config, then in-cluster)")
 	fs.StringVar(&o.LogLevel, "log-level", o.LogLevel, "debug, info, warn, error, or a verbosity number (1 = debug)")
-	registry.addFlags(fs)
-	managed.addFlags(fs)
-	return cmd
+	fs.BoolVar(&o.PullSecrets, "pull-secrets", o.PullSecrets,
+		"read images with the imagePullSecrets of pods and of their service accounts, before volumeguard's own docker config; "+
+			"needs list and watch on secrets and serviceaccounts cluster-wide. false: volumeguard's own credentials only, no Secret is read")
+	fs.DurationVar(&o.TagTTL, "tag-ttl", o.TagTTL, "how long a tag stays resolved to its digest before a HEAD revalidates it (0: for the process's lifetime)")
+	fs.DurationVar(&o.NotFoundTTL, "not-found-ttl", o.NotFoundTTL, `how long an image that was "not found" is remembered as such (0: ask every time)`)
+	so.registry.addFlags(fs)
+	so.managed.addFlags(fs)
+}
+
+// config checks the flags and loads what they point to, logging to logs.
+func (so *serveOptions) config(logs io.Writer) (*webhook.Config, error) {
+	o := so.webhook
+	o.LogOutput = logs
+	o.UserAgent = "volumeguard/" + version
+	o.NewInspector = so.registry.inspector // mirrors, CA file, allowed/denied registries, link-local
+	certFile, keyFile, err := so.managed.tlsFiles(o.TLSCertFile, o.TLSPrivateKeyFile)
+	if err := errors.Join(so.managed.validate(), err); err != nil {
+		return nil, err
+	}
+	o.TLSCertFile, o.TLSPrivateKeyFile = certFile, keyFile
+	cfg, err := o.Config()
+	if err != nil {
+		return nil, err
+	}
+	if so.managed.manage {
+		log := cfg.Logger.WithName("certs")
+		cfg.NewCertManager = func(client kubernetes.Interface) (webhook.CertManager, error) {
+			return certs.NewManager(so.managed.managerConfig(client, log))
+		}
+	}
+	return cfg, nil
 }

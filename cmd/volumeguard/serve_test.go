@@ -2,20 +2,156 @@ package main
 
 import (
 	"context"
+	"errors"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/spf13/pflag"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/volumeguard/volumeguard/imageinspect"
+	"github.com/volumeguard/volumeguard/webhook"
 )
 
 // TestServeBadUsage: flags are checked all at once, before anything starts,
 // and bad usage exits 2 like every other command.
 func TestServeBadUsage(t *testing.T) {
-	code, err := run(context.Background(), []string{"serve", "--mode", "strict", "--default-size-limit", "lots"})
+	code, err := run(context.Background(), []string{"serve", "--mode", "strict", "--default-size-limit", "lots", "--tag-ttl", "-1m"})
 	if code != usageExitCode || err == nil {
 		t.Fatalf("run() = %d, %v; want %d and an error", code, err, usageExitCode)
 	}
-	for _, want := range []string{"--mode", "--default-size-limit", "--tls-cert-file"} {
+	for _, want := range []string{"--mode", "--default-size-limit", "--tls-cert-file", "--tag-ttl"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not name %s", err, want)
 		}
 	}
+}
+
+// parseServe parses serve's flags and builds its configuration, as RunE does.
+func parseServe(t *testing.T, args ...string) (*serveOptions, *webhook.Config) {
+	t.Helper()
+	so := &serveOptions{webhook: webhook.NewOptions()}
+	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+	so.addFlags(fs)
+	base := []string{"--tls-cert-file=tls.crt", "--tls-private-key-file=tls.key", "--kubeconfig=" + writeKubeconfig(t)}
+	if err := fs.Parse(append(base, args...)); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := so.config(io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return so, cfg
+}
+
+func TestServeDefaults(t *testing.T) {
+	so, cfg := parseServe(t)
+	if !cfg.PullSecrets || so.webhook.TagTTL != 5*time.Minute || so.webhook.NotFoundTTL != 30*time.Second {
+		t.Errorf("--pull-secrets=%v --tag-ttl=%s --not-found-ttl=%s, want true, 5m0s, 30s", cfg.PullSecrets, so.webhook.TagTTL, so.webhook.NotFoundTTL)
+	}
+	so, cfg = parseServe(t, "--pull-secrets=false", "--tag-ttl=1m", "--not-found-ttl=0s")
+	if cfg.PullSecrets || so.webhook.TagTTL != time.Minute || so.webhook.NotFoundTTL != 0 {
+		t.Errorf("--pull-secrets=%v --tag-ttl=%s --not-found-ttl=%s, want false, 1m0s, 0s", cfg.PullSecrets, so.webhook.TagTTL, so.webhook.NotFoundTTL)
+	}
+}
+
+// TestServeRegistryFlags: the registry flags shared with check and inspect
+// reach the webhook's Inspector.
+func TestServeRegistryFlags(t *testing.T) {
+	mirror := startMirror(t, "library/zk:1")
+	_, cfg := parseServe(t,
+		"--registry-mirror=mirrored.example="+mirror,
+		"--denied-registries=denied.example")
+	analyze := func(image string) error {
+		t.Helper()
+		spec := &corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: image}}}
+		res := cfg.Handler.Analyzer.Analyze(context.Background(), spec)
+		if len(res.Errors) > 0 {
+			return res.Errors[0].Err
+		}
+		if len(res.Findings) != 1 || res.Findings[0].Path != "/data" {
+			t.Errorf("%s: findings %v, want /data", image, res.Findings)
+		}
+		return nil
+	}
+	if err := analyze("mirrored.example/library/zk:1"); err != nil {
+		t.Errorf("reading through --registry-mirror: %v", err)
+	}
+	if err := analyze("denied.example/app:1"); !errors.Is(err, imageinspect.ErrRegistryNotAllowed) {
+		t.Errorf("--denied-registries: %v, want ErrRegistryNotAllowed", err)
+	}
+	// Refused unless --allow-link-local: a cloud metadata endpoint.
+	if err := analyze("169.254.169.254/app:1"); !errors.Is(err, imageinspect.ErrRegistryNotAllowed) {
+		t.Errorf("link-local registry: %v, want ErrRegistryNotAllowed", err)
+	}
+
+	// And the Inspector counts into the metrics serve exposes.
+	rec := httptest.NewRecorder()
+	cfg.Handler.Metrics.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	for _, want := range []string{`volumeguard_image_lookups_total{reason="ok"} 1`, `volumeguard_image_lookups_total{reason="not_allowed"} 2`} {
+		if !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}
+
+// startMirror serves an in-process registry on 127.0.0.1 holding repoTag,
+// an image declaring VOLUME /data, and returns its host:port.
+func startMirror(t *testing.T, repoTag string) string {
+	t.Helper()
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(srv.Close)
+	host := strings.TrimPrefix(srv.URL, "http://")
+	img, err := random.Image(32, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf = cf.DeepCopy()
+	cf.OS, cf.Architecture = "linux", "amd64"
+	cf.Config.Volumes = map[string]struct{}{"/data": {}}
+	if img, err = mutate.ConfigFile(img, cf); err != nil {
+		t.Fatal(err)
+	}
+	ref, err := name.ParseReference(host + "/" + repoTag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(ref, img); err != nil {
+		t.Fatal(err)
+	}
+	return host
+}
+
+// writeKubeconfig points at an API server that is not there: Config only
+// reads the file.
+func writeKubeconfig(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	data := `apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: u, user: {token: not-a-secret}}]
+contexts: [{name: c, context: {cluster: c, user: u}}]
+current-context: c
+`
+	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

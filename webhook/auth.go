@@ -1,0 +1,57 @@
+package webhook
+
+import (
+	"context"
+
+	"github.com/go-logr/logr"
+	"github.com/google/go-containerregistry/pkg/authn"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/volumeguard/volumeguard/analysis"
+	"github.com/volumeguard/volumeguard/pullsecrets"
+)
+
+// KeychainSource gives the registry credentials a pod pulls its images
+// with: *pullsecrets.Source (the pod's imagePullSecrets, its service
+// account's, then the webhook's own).
+type KeychainSource interface {
+	Keychain(ctx context.Context, namespace string, spec *corev1.PodSpec) (authn.Keychain, error)
+}
+
+var _ KeychainSource = (*pullsecrets.Source)(nil)
+
+// analyze reads the images of spec, a pod's or a pod template's in
+// namespace, with the credentials its pods would be pulled with.
+func (h *Handler) analyze(ctx context.Context, namespace string, spec *corev1.PodSpec) analysis.Result {
+	if h.cfg.Keychains == nil {
+		return h.cfg.Analyzer.Analyze(ctx, spec)
+	}
+	kc, err := h.cfg.Keychains.Keychain(ctx, namespace, spec)
+	if err != nil {
+		// The error names secrets by namespace/name only. The webhook's own
+		// credentials may still read the images; those they cannot read
+		// are reported as unreadable like any other.
+		logr.FromContextOrDiscard(ctx).Error(err, "reading the pod's pull secrets; using volumeguard's own registry credentials", "namespace", namespace)
+		return h.cfg.Analyzer.Analyze(ctx, spec)
+	}
+	return h.cfg.Analyzer.AnalyzeWith(ctx, spec, analysis.WithKeychain(kc))
+}
+
+// pullSecretsSource returns where pods' registry credentials come from. When
+// enabled, it reads Secrets from a factory of its own (only those that can
+// be pull secrets, trimmed to their docker config) and ServiceAccounts from
+// shared; the caller starts shared and the returned factory, if any. When
+// not, no Secret or ServiceAccount is ever read (RBAC need not allow it) and
+// every pod gets fallback. A nil fallback keeps pullsecrets' default, the
+// process's own docker config.
+func pullSecretsSource(client kubernetes.Interface, shared informers.SharedInformerFactory, enabled bool, fallback authn.Keychain, log logr.Logger) (*pullsecrets.Source, informers.SharedInformerFactory) {
+	opts := []pullsecrets.Option{pullsecrets.WithFallback(fallback), pullsecrets.WithLogger(log)}
+	if !enabled {
+		return pullsecrets.Disabled(opts...), nil
+	}
+	// Watch events keep the cache current: no resync needed.
+	secrets := pullsecrets.SecretsFactory(client, 0)
+	return pullsecrets.NewFromFactories(secrets, shared, opts...), secrets
+}
