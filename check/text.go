@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"path"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -56,7 +55,7 @@ func writeContainer(b *strings.Builder, fs []Finding, sizeLimit resource.Quantit
 	var fixable []policy.Finding
 	for _, f := range fs {
 		fmt.Fprintf(b, "    VOLUME %s: %s\n", f.Path, reason(f))
-		if f.Relative || f.finding.ContainerType == policy.EphemeralContainer {
+		if !f.finding.Fixable() {
 			fmt.Fprintf(b, "      fix: %s\n", f.finding.Fix(sizeLimit))
 			continue
 		}
@@ -64,7 +63,7 @@ func writeContainer(b *strings.Builder, fs []Finding, sizeLimit resource.Quantit
 	}
 	if len(fixable) > 0 {
 		b.WriteString("    fix: cover each path with an emptyDir that has a sizeLimit, in the pod spec:\n")
-		b.WriteString(indent(fixYAML(fixable, sizeLimit), "      "))
+		b.WriteString(indent(policy.FixYAML(fixable, sizeLimit), "      "))
 	}
 }
 
@@ -79,22 +78,6 @@ func reason(f Finding) string {
 		s += " (declared on " + strings.Join(f.Platforms, ", ") + ")"
 	}
 	return s
-}
-
-// fixYAML is the pod spec fragment covering every finding of one container.
-func fixYAML(fs []policy.Finding, sizeLimit resource.Quantity) string {
-	var volumes, mounts strings.Builder
-	for _, f := range fs {
-		mountPath := path.Clean(f.Path)
-		name := policy.VolumeName(f.ContainerType, f.Container, mountPath)
-		fmt.Fprintf(&volumes, "- name: %s\n  emptyDir:\n    sizeLimit: %s\n", name, sizeLimit.String())
-		fmt.Fprintf(&mounts, "  - name: %s\n    mountPath: %s\n", name, mountPath)
-	}
-	list := "containers"
-	if fs[0].ContainerType == policy.InitContainer {
-		list = "initContainers"
-	}
-	return fmt.Sprintf("volumes:\n%s%s:\n- name: %s\n  volumeMounts:\n%s", volumes.String(), list, fs[0].Container, mounts.String())
 }
 
 func indent(s, prefix string) string {

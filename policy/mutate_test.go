@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation"
+	"sigs.k8s.io/yaml"
 )
 
 func TestMutateCoversEveryFixableFinding(t *testing.T) {
@@ -185,5 +186,50 @@ func TestMessagesNameContainerImagePathAndFix(t *testing.T) {
 	rel := Finding{Container: "zk", ContainerType: Container, Image: "img", Path: "data", Relative: true}
 	if !strings.Contains(rel.Fix(resource.MustParse("1Gi")), "absolute VOLUME") {
 		t.Errorf("relative Fix() = %q, want advice to rebuild with an absolute path", rel.Fix(resource.MustParse("1Gi")))
+	}
+}
+
+// TestFixYAMLIsWhatMutateDoes parses the suggested fix as a pod spec and
+// compares it with what Mutate adds, so the advice and the webhook agree.
+func TestFixYAMLIsWhatMutateDoes(t *testing.T) {
+	images := map[string]ImageFacts{
+		"zk":  single("sha256:zk", "/data", "/logs/", "rel"),
+		"db":  single("sha256:db", "/var/lib/mysql"),
+		"off": single("sha256:o"),
+	}
+	spec := &corev1.PodSpec{
+		InitContainers: []corev1.Container{container("init", "db")},
+		Containers:     []corev1.Container{container("zk", "zk"), container("db", "db"), container("clean", "off")},
+	}
+	limit := resource.MustParse("512Mi")
+	findings := Findings(spec, images)
+
+	var fix corev1.PodSpec
+	if err := yaml.UnmarshalStrict([]byte(FixYAML(findings, limit)), &fix); err != nil {
+		t.Fatalf("the fix is not pod spec YAML: %v\n%s", err, FixYAML(findings, limit))
+	}
+	mutated := spec.DeepCopy()
+	Mutate(mutated, findings, limit)
+
+	if !reflect.DeepEqual(fix.Volumes, mutated.Volumes) {
+		t.Errorf("fix volumes %+v, Mutate added %+v", fix.Volumes, mutated.Volumes)
+	}
+	mountsOf := func(cs []corev1.Container) map[string][]corev1.VolumeMount {
+		out := map[string][]corev1.VolumeMount{}
+		for _, c := range cs {
+			if len(c.VolumeMounts) > 0 {
+				out[c.Name] = c.VolumeMounts
+			}
+		}
+		return out
+	}
+	if got, want := mountsOf(fix.Containers), mountsOf(mutated.Containers); !reflect.DeepEqual(got, want) {
+		t.Errorf("fix mounts %+v, Mutate added %+v", got, want)
+	}
+	if got, want := mountsOf(fix.InitContainers), mountsOf(mutated.InitContainers); !reflect.DeepEqual(got, want) {
+		t.Errorf("fix init mounts %+v, Mutate added %+v", got, want)
+	}
+	if FixYAML([]Finding{{Container: "zk", ContainerType: Container, Path: "rel", Relative: true}}, limit) != "" {
+		t.Error("a fix was suggested for a relative VOLUME")
 	}
 }

@@ -125,6 +125,8 @@ func (o *outcome) denialMessage() string {
 		what = fmt.Sprintf("%s %q: its pods would create anonymous volumes", o.subject.kind, o.subject.name)
 	}
 	fmt.Fprintf(&b, "volumeguard (mode %s) denies %s:", o.mode, what)
+	var fixable []policy.Finding
+	var limit resource.Quantity
 	for i, d := range o.deny {
 		if i == maxDeniedDetails {
 			fmt.Fprintf(&b, "\n... and %d more", len(o.deny)-i)
@@ -136,10 +138,31 @@ func (o *outcome) denialMessage() string {
 			continue
 		}
 		b.WriteString("\n- " + d.finding.Problem())
-		if d.running && !d.finding.Relative && d.finding.ContainerType != policy.EphemeralContainer {
+		if d.running && d.finding.Fixable() {
 			b.WriteString("\n  volumes cannot be added to a running pod: change the pod's template (Deployment, StatefulSet, ...) and recreate the pod")
 		}
-		b.WriteString("\n  fix: " + strings.ReplaceAll(strings.TrimRight(d.finding.Fix(d.sizeLimit), "\n"), "\n", "\n  "))
+		if !d.finding.Fixable() {
+			b.WriteString("\n  fix: " + d.finding.Fix(d.sizeLimit))
+			continue
+		}
+		fixable = append(fixable, d.finding)
+		limit = d.sizeLimit
+	}
+	// One YAML fragment for every path a mount can cover, grouped by
+	// container, rather than one per path.
+	if fix := policy.FixYAML(fixable, limit); fix != "" {
+		b.WriteString("\nfix: cover each path with an emptyDir that has a sizeLimit, in the pod spec:\n")
+		b.WriteString(strings.TrimRight(indentLines(fix, "  "), "\n"))
+	}
+	return b.String()
+}
+
+func indentLines(s, prefix string) string {
+	var b strings.Builder
+	for _, line := range strings.SplitAfter(s, "\n") {
+		if line != "" {
+			b.WriteString(prefix + line)
+		}
 	}
 	return b.String()
 }
