@@ -1,0 +1,87 @@
+package check
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/volumeguard/volumeguard/policy"
+	"github.com/volumeguard/volumeguard/workload"
+)
+
+func TestExitCode(t *testing.T) {
+	tests := []struct {
+		name   string
+		report Report
+		want   int
+	}{
+		{"nothing", Report{}, ExitClean},
+		{"findings", Report{Findings: []Finding{{}}}, ExitFindings},
+		{"errors", Report{Errors: []Error{{}}}, ExitUnchecked},
+		{"errors win over findings: a finding may hide there", Report{Findings: []Finding{{}}, Errors: []Error{{}}}, ExitUnchecked},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.report.ExitCode(); got != tt.want {
+				t.Errorf("ExitCode() = %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestJSONFieldNames pins the contract of DESIGN.md section 4.
+func TestJSONFieldNames(t *testing.T) {
+	obj := workload.Object{File: "deploy.yaml", Kind: "Deployment", Namespace: "default", Name: "zk"}
+	r := Report{
+		Findings: []Finding{newFinding(obj, policy.Finding{Container: "zk", ContainerType: policy.Container, Image: "zookeeper:3.4.13", Digest: "sha256:a", Path: "/data"})},
+		Errors:   []Error{{File: "x.yaml", Kind: "Pod", Name: "p", Image: "i", Message: "m"}},
+	}
+	var buf bytes.Buffer
+	if err := WriteJSON(&buf, &r); err != nil {
+		t.Fatal(err)
+	}
+	var got map[string][]map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	keys := func(m map[string]any) []string {
+		var out []string
+		for _, k := range []string{"file", "kind", "namespace", "name", "container", "containerType", "image", "digest", "path", "message"} {
+			if _, ok := m[k]; ok {
+				out = append(out, k)
+			}
+		}
+		return out
+	}
+	if want := []string{"file", "kind", "namespace", "name", "container", "containerType", "image", "digest", "path"}; !reflect.DeepEqual(keys(got["findings"][0]), want) {
+		t.Errorf("finding keys %v, want %v", keys(got["findings"][0]), want)
+	}
+	if want := []string{"file", "kind", "name", "image", "message"}; !reflect.DeepEqual(keys(got["errors"][0]), want) {
+		t.Errorf("error keys %v, want %v", keys(got["errors"][0]), want)
+	}
+}
+
+func TestWriteTextGroupsByObjectAndContainer(t *testing.T) {
+	obj := workload.Object{File: "zk.yaml", Kind: "StatefulSet", Namespace: "data", Name: "zk"}
+	f := func(container, path string, relative bool) Finding {
+		return newFinding(obj, policy.Finding{Container: container, ContainerType: policy.Container, Image: "zk:1", Path: path, Relative: relative})
+	}
+	r := &Report{Findings: []Finding{f("zk", "/data", false), f("zk", "logs", true), f("exporter", "/data", false)}}
+	var buf bytes.Buffer
+	if err := WriteText(&buf, r, resource.MustParse("2Gi")); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	if strings.Count(out, "StatefulSet data/zk") != 1 {
+		t.Errorf("the object is not a single group:\n%s", out)
+	}
+	for _, want := range []string{`container "zk"`, `container "exporter"`, "VOLUME logs: a relative path", "absolute VOLUME", "sizeLimit: 2Gi", "3 findings in 1 object, 0 errors"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("text lacks %q:\n%s", want, out)
+		}
+	}
+}
