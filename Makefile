@@ -9,7 +9,7 @@ LDFLAGS := -X main.version=$(VERSION)
 TOOLS_ENV = KUBEBUILDER_ASSETS="$$(hack/build-tools.sh envtest-dir)" \
             VOLUMEGUARD_REGISTRY_BIN="$$(hack/build-tools.sh registry-bin)"
 
-.PHONY: build test unit e2e lint tools bench-check clean
+.PHONY: build test unit e2e lint tools demo bench-check clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/volumeguard
@@ -34,6 +34,17 @@ lint:
 
 tools:
 	hack/build-tools.sh >/dev/null
+
+# The main job end to end, offline: a real kube-apiserver and etcd, a local
+# registry and `volumeguard serve`; applies examples/ in namespaces of mode
+# audit, mutate and enforce and prints what happened (hack/demo). The first
+# run builds kube-apiserver and etcd (a few minutes); then it takes seconds.
+# build-tools.sh's "cached at" lines are left out, its progress is not.
+demo: build
+	@$(GO) build -o bin/demo ./hack/demo
+	@assets=$$( { hack/build-tools.sh envtest-dir 2>&1 1>&3 | { grep -v ': cached at ' || true; } >&2; } 3>&1 ) && \
+	  test -n "$$assets" || { echo "demo: building kube-apiserver and etcd failed (see above)" >&2; exit 1; }; \
+	  KUBEBUILDER_ASSETS="$$assets" bin/demo -volumeguard $(BIN)
 
 # docs/benchmarks.md: `check` over 1,000 Deployments naming 100 images.
 bench-check: build tools

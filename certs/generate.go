@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"net"
 	"time"
 )
 
@@ -47,10 +48,35 @@ func GenerateCA(commonName string, validity time.Duration) (KeyPair, error) {
 	return generateCA(commonName, time.Now(), validity)
 }
 
-// GenerateServing returns a new serving certificate for dnsNames, signed by
-// ca and valid for validity from now, but never past the CA's own expiry.
-func GenerateServing(ca KeyPair, dnsNames []string, validity time.Duration) (KeyPair, error) {
-	return generateServing(ca, dnsNames, time.Now(), validity)
+// GenerateServing returns a new serving certificate for names, signed by ca
+// and valid for validity from now, but never past the CA's own expiry. A name
+// that is an IP address becomes an IP SAN: a webhook that the API server
+// reaches by a URL such as https://127.0.0.1:8443 needs one.
+func GenerateServing(ca KeyPair, names []string, validity time.Duration) (KeyPair, error) {
+	return generateServing(ca, names, time.Now(), validity)
+}
+
+// canonicalNames writes each IP address of names as the certificate will
+// report it ("::1", never "0:0::1"), so that names compare equal to those of
+// a certificate issued for them.
+func canonicalNames(names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		if ip := net.ParseIP(n); ip != nil {
+			n = ip.String()
+		}
+		out[i] = n
+	}
+	return out
+}
+
+// certNames are the DNS and IP SANs of c, as strings.
+func certNames(c *x509.Certificate) []string {
+	names := append([]string(nil), c.DNSNames...)
+	for _, ip := range c.IPAddresses {
+		names = append(names, ip.String())
+	}
+	return names
 }
 
 func generateCA(commonName string, now time.Time, validity time.Duration) (KeyPair, error) {
@@ -79,9 +105,18 @@ func generateCA(commonName string, now time.Time, validity time.Duration) (KeyPa
 	return encodeKeyPair(der, key)
 }
 
-func generateServing(ca KeyPair, dnsNames []string, now time.Time, validity time.Duration) (KeyPair, error) {
-	if len(dnsNames) == 0 {
+func generateServing(ca KeyPair, names []string, now time.Time, validity time.Duration) (KeyPair, error) {
+	if len(names) == 0 {
 		return KeyPair{}, errors.New("generating serving certificate: no DNS names")
+	}
+	var dnsNames []string
+	var ips []net.IP
+	for _, n := range names {
+		if ip := net.ParseIP(n); ip != nil {
+			ips = append(ips, ip)
+		} else {
+			dnsNames = append(dnsNames, n)
+		}
 	}
 	if validity <= 0 {
 		return KeyPair{}, fmt.Errorf("generating serving certificate: validity %s is not positive", validity)
@@ -105,8 +140,9 @@ func generateServing(ca KeyPair, dnsNames []string, now time.Time, validity time
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: dnsNames[0]},
-		DNSNames:     append([]string(nil), dnsNames...),
+		Subject:      pkix.Name{CommonName: names[0]},
+		DNSNames:     dnsNames,
+		IPAddresses:  ips,
 		NotBefore:    now.Add(-clockSkew),
 		NotAfter:     notAfter,
 		// ECDSA keys sign the handshake; they encipher nothing, so no KeyEncipherment.

@@ -53,7 +53,8 @@ type Config struct {
 
 	// The rest is optional.
 
-	// DNSNames default to ServiceDNSNames(ServiceName, Namespace).
+	// DNSNames default to ServiceDNSNames(ServiceName, Namespace). An entry
+	// that is an IP address becomes an IP SAN (a webhook reached by URL).
 	DNSNames        []string
 	CAValidity      time.Duration // default DefaultCAValidity
 	ServingValidity time.Duration // default DefaultServingValidity
@@ -98,6 +99,9 @@ func NewManager(cfg Config) (*Manager, error) {
 	if len(cfg.DNSNames) == 0 {
 		cfg.DNSNames = ServiceDNSNames(cfg.ServiceName, cfg.Namespace)
 	}
+	// Compared with the names of the certificate in the Secret: a
+	// non-canonical address would otherwise renew it on every pass.
+	cfg.DNSNames = canonicalNames(cfg.DNSNames)
 	setDefault(&cfg.CAValidity, DefaultCAValidity)
 	setDefault(&cfg.ServingValidity, DefaultServingValidity)
 	setDefault(&cfg.RenewFraction, DefaultRenewFraction)

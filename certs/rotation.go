@@ -52,8 +52,8 @@ func parseMaterial(data map[string][]byte) *material {
 
 // policy is what the certificates of the Secret must satisfy.
 type policy struct {
-	dnsNames        []string
-	caName          string // CAs are named caName@<unix time>, so old and new are told apart
+	dnsNames        []string // DNS names and IP addresses (canonicalNames)
+	caName          string   // CAs are named caName@<unix time>, so old and new are told apart
 	caValidity      time.Duration
 	servingValidity time.Duration
 	// renewFraction: a certificate is renewed when less than this fraction of its lifetime remains.
@@ -106,8 +106,8 @@ func (p policy) servingProblem(m *material, now time.Time, newCA bool) string {
 	if s == nil {
 		return "tls.crt and tls.key are missing, invalid or do not match"
 	}
-	if !sameNames(s.DNSNames, p.dnsNames) {
-		return fmt.Sprintf("serving certificate is for %v, want %v", s.DNSNames, p.dnsNames)
+	if names := certNames(s); !sameNames(names, p.dnsNames) {
+		return fmt.Sprintf("serving certificate is for %v, want %v", names, p.dnsNames)
 	}
 	if err := verifyServing(s, m.trusted, now); err != nil {
 		return fmt.Sprintf("serving certificate does not verify: %v", err)

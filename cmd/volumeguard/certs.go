@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/volumeguard/volumeguard/certs"
@@ -39,6 +41,7 @@ type certOptions struct {
 	namespace         string
 	webhookConfigName string
 	certDir           string
+	extraSANs         []string
 }
 
 func (o *certOptions) addFlags(fs *pflag.FlagSet) {
@@ -54,6 +57,8 @@ func (o *certOptions) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.webhookConfigName, "webhook-config-name", "volumeguard",
 		"with --manage-certs: name of the MutatingWebhookConfiguration and of the ValidatingWebhookConfiguration whose webhooks get the caBundle")
 	fs.StringVar(&o.certDir, "cert-dir", defaultCertDir, "with --manage-certs: writable directory receiving tls.crt, tls.key and ca.crt")
+	fs.StringSliceVar(&o.extraSANs, "cert-extra-sans", nil,
+		"with --manage-certs: DNS names or IP addresses the serving certificate is for beside the Service's, for webhooks reached by URL (e.g. 127.0.0.1)")
 }
 
 // tlsFiles returns the certificate and key files serve loads. With
@@ -87,13 +92,34 @@ func (o *certOptions) validate() error {
 			errs = append(errs, fmt.Errorf("%s: must not be empty with --manage-certs", f.flag))
 		}
 	}
+	errs = append(errs, validateSANs("--cert-extra-sans", o.extraSANs))
+	return errors.Join(errs...)
+}
+
+// validateSANs accepts IP addresses and DNS names (lower case, as
+// certificates and the API server's verification compare them).
+func validateSANs(flag string, names []string) error {
+	var errs []error
+	for _, n := range names {
+		if net.ParseIP(n) != nil {
+			continue
+		}
+		if problems := validation.IsDNS1123Subdomain(n); len(problems) > 0 {
+			errs = append(errs, fmt.Errorf("%s %q: neither an IP address nor a DNS name: %s", flag, n, strings.Join(problems, "; ")))
+		}
+	}
 	return errors.Join(errs...)
 }
 
 // managerConfig is the certs.Manager configuration the flags describe; the
 // rotation settings keep the package's defaults.
 func (o *certOptions) managerConfig(client kubernetes.Interface, log logr.Logger) certs.Config {
+	var names []string // nil: the manager's default, the Service's names
+	if len(o.extraSANs) > 0 {
+		names = append(certs.ServiceDNSNames(o.serviceName, o.namespace), o.extraSANs...)
+	}
 	return certs.Config{
+		DNSNames:                           names,
 		Client:                             client,
 		Namespace:                          o.namespace,
 		SecretName:                         o.secretName,
@@ -117,6 +143,7 @@ func newCertsCommand(s streams) *cobra.Command {
 
 type certsGenerateOptions struct {
 	service, namespace, outDir string
+	extraSANs                  []string
 	validity, caValidity       time.Duration
 }
 
@@ -127,8 +154,8 @@ func newCertsGenerateCommand(s streams) *cobra.Command {
 		Short: "Write a CA and a serving certificate for the webhook Service to a directory",
 		Long: `generate writes ca.crt, tls.crt and tls.key to --out-dir: a new CA and a
 serving certificate signed by it for the DNS names of the Service (<svc>,
-<svc>.<ns>, <svc>.<ns>.svc, <svc>.<ns>.svc.cluster.local). It prints the
-caBundle to set in the webhook configurations.
+<svc>.<ns>, <svc>.<ns>.svc, <svc>.<ns>.svc.cluster.local) and --extra-sans.
+It prints the caBundle to set in the webhook configurations.
 
 The CA key is not kept: nothing else can be signed with it. To renew,
 generate again and replace both the Secret and the caBundle.`,
@@ -139,11 +166,14 @@ generate again and replace both the Secret and the caBundle.`,
 			if o.validity <= 0 || o.caValidity < o.validity {
 				return fmt.Errorf("--validity %s must be positive and at most --ca-validity %s", o.validity, o.caValidity)
 			}
+			if err := validateSANs("--extra-sans", o.extraSANs); err != nil {
+				return err
+			}
 			ca, err := certs.GenerateCA(o.service+"."+o.namespace+"-ca", o.caValidity)
 			if err != nil {
 				return err
 			}
-			names := certs.ServiceDNSNames(o.service, o.namespace)
+			names := append(certs.ServiceDNSNames(o.service, o.namespace), o.extraSANs...)
 			serving, err := certs.GenerateServing(ca, names, o.validity)
 			if err != nil {
 				return err
@@ -166,6 +196,7 @@ generate again and replace both the Secret and the caBundle.`,
 	fs.StringVar(&o.service, "service", "", "name of the webhook Service (required)")
 	fs.StringVar(&o.namespace, "namespace", "", "namespace of the webhook Service (required)")
 	fs.StringVar(&o.outDir, "out-dir", "", "directory to write ca.crt, tls.crt and tls.key to; created if missing (required)")
+	fs.StringSliceVar(&o.extraSANs, "extra-sans", nil, "DNS names or IP addresses the certificate is for beside the Service's, for a webhook reached by URL (e.g. 127.0.0.1)")
 	fs.DurationVar(&o.validity, "validity", certs.DefaultServingValidity, "how long the serving certificate is valid")
 	fs.DurationVar(&o.caValidity, "ca-validity", certs.DefaultCAValidity, "how long the CA is valid")
 	for _, name := range []string{"service", "namespace", "out-dir"} {

@@ -70,11 +70,38 @@ func TestCertsGenerate(t *testing.T) {
 	}
 }
 
+func TestCertsGenerateExtraSANs(t *testing.T) {
+	dir := t.TempDir()
+	out, err := runCommand(t, "certs", "generate", "--service", "vg", "--namespace", "guard", "--out-dir", dir, "--extra-sans", "127.0.0.1,localhost")
+	if err != nil {
+		t.Fatal(err)
+	}
+	caPEM, err := os.ReadFile(filepath.Join(dir, "ca.crt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pair, err := tls.LoadX509KeyPair(filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(caPEM)
+	for _, host := range []string{"127.0.0.1", "localhost", "vg.guard.svc"} {
+		if _, err := pair.Leaf.Verify(x509.VerifyOptions{DNSName: host, Roots: roots}); err != nil {
+			t.Errorf("%s: %v", host, err)
+		}
+	}
+	if !strings.Contains(out, "127.0.0.1") {
+		t.Errorf("output does not list the extra name:\n%s", out)
+	}
+}
+
 func TestCertsGenerateUsage(t *testing.T) {
 	for name, args := range map[string][]string{
 		"missing flags":         {"certs", "generate", "--service", "vg"},
 		"validity beyond CA":    {"certs", "generate", "--service", "vg", "--namespace", "n", "--out-dir", t.TempDir(), "--validity", "100h", "--ca-validity", "10h"},
 		"non-positive validity": {"certs", "generate", "--service", "vg", "--namespace", "n", "--out-dir", t.TempDir(), "--validity", "0s"},
+		"bad extra SAN":         {"certs", "generate", "--service", "vg", "--namespace", "n", "--out-dir", t.TempDir(), "--extra-sans", "not a name"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			if _, err := runCommand(t, args...); err == nil {
@@ -141,5 +168,23 @@ func TestCertOptionsManagerConfig(t *testing.T) {
 	}
 	if _, err := certs.NewManager(cfg); err != nil {
 		t.Errorf("certs.NewManager rejects the flags' config: %v", err)
+	}
+	if cfg.DNSNames != nil {
+		t.Errorf("DNSNames = %v without --cert-extra-sans, want nil (the manager's default)", cfg.DNSNames)
+	}
+
+	o = parseCertFlags(t, "--manage-certs", "--namespace", "ns", "--service-name", "svc", "--cert-extra-sans", "127.0.0.1,localhost", "--cert-extra-sans", "::1")
+	if err := o.validate(); err != nil {
+		t.Fatal(err)
+	}
+	want := append(certs.ServiceDNSNames("svc", "ns"), "127.0.0.1", "localhost", "::1")
+	if got := o.managerConfig(fake.NewClientset(), logr.Discard()).DNSNames; strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("DNSNames = %v, want %v", got, want)
+	}
+	for _, bad := range []string{"Upper.Case", "under_score", "http://127.0.0.1"} {
+		o := parseCertFlags(t, "--manage-certs", "--cert-extra-sans", bad)
+		if err := o.validate(); err == nil || !strings.Contains(err.Error(), "--cert-extra-sans") {
+			t.Errorf("--cert-extra-sans %q: %v, want an error", bad, err)
+		}
 	}
 }

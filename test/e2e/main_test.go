@@ -96,6 +96,9 @@ func setup(assets, work string) (*suite, func(), error) {
 
 	st.env = &envtest.Environment{
 		BinaryAssetsDirectory: assets,
+		// cert-manager's Certificate and Issuer, for overlays/cert-manager.
+		CRDDirectoryPaths:     []string{filepath.Join("testdata", "crds")},
+		ErrorIfCRDPathMissing: true,
 		WebhookInstallOptions: envtest.WebhookInstallOptions{
 			LocalServingHost:   "127.0.0.1",
 			MutatingWebhooks:   []*admissionregistrationv1.MutatingWebhookConfiguration{mutatingWebhook()},

@@ -19,6 +19,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -65,6 +67,24 @@ func pushImages(host string) (map[string]string, error) {
 
 func ptr[T any](v T) *T { return &v }
 
+// suiteWebhooks names the suite's webhook configurations: not "volumeguard",
+// which the manifests' overlays create (install_test.go).
+const suiteWebhooks = "volumeguard-e2e"
+
+// isolatedLabel on a namespace keeps the suite's webhooks out of it, for
+// tests that install webhooks of their own there (install_test.go).
+const isolatedLabel = "e2e.volumeguard.io/isolated"
+
+// notIsolated selects the namespaces the suite's webhooks are called for:
+// not the isolated ones, and, as in the manifests, not volumeguard's own
+// (install_test.go creates the manifests' objects there).
+func notIsolated() *metav1.LabelSelector {
+	return &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{
+		{Key: isolatedLabel, Operator: metav1.LabelSelectorOpDoesNotExist},
+		{Key: corev1.LabelMetadataName, Operator: metav1.LabelSelectorOpNotIn, Values: []string{"volumeguard"}},
+	}}
+}
+
 // mutatingWebhook registers /mutate twice: the second sees what the first
 // produced, as a reinvocation does, and must change nothing.
 func mutatingWebhook() *admissionregistrationv1.MutatingWebhookConfiguration {
@@ -78,12 +98,13 @@ func mutatingWebhook() *admissionregistrationv1.MutatingWebhookConfiguration {
 			AdmissionReviewVersions: []string{"v1"},
 			TimeoutSeconds:          ptr(int32(10)),
 			ReinvocationPolicy:      ptr(admissionregistrationv1.IfNeededReinvocationPolicy),
+			NamespaceSelector:       notIsolated(),
 		}
 	}
 	cfg := &admissionregistrationv1.MutatingWebhookConfiguration{
 		Webhooks: []admissionregistrationv1.MutatingWebhook{hook("mutate.volumeguard.io"), hook("again.mutate.volumeguard.io")},
 	}
-	cfg.Name = "volumeguard"
+	cfg.Name = suiteWebhooks
 	return cfg
 }
 
@@ -106,9 +127,10 @@ func validatingWebhook() *admissionregistrationv1.ValidatingWebhookConfiguration
 			SideEffects:             ptr(admissionregistrationv1.SideEffectClassNone),
 			AdmissionReviewVersions: []string{"v1"},
 			TimeoutSeconds:          ptr(int32(10)),
+			NamespaceSelector:       notIsolated(),
 		}},
 	}
-	cfg.Name = "volumeguard"
+	cfg.Name = suiteWebhooks
 	return cfg
 }
 
@@ -131,16 +153,25 @@ type server struct {
 func startServer(t *testing.T, extraArgs ...string) *server {
 	t.Helper()
 	opts := s.env.WebhookInstallOptions
-	kubeconfig := writeKubeconfig(t, s.cfg)
-	metrics := freeAddr(t)
-	args := append([]string{"serve",
+	return startServe(t, append([]string{
 		"--listen", net.JoinHostPort(opts.LocalServingHost, fmt.Sprint(opts.LocalServingPort)),
 		"--tls-cert-file", filepath.Join(opts.LocalServingCertDir, "tls.crt"),
 		"--tls-private-key-file", filepath.Join(opts.LocalServingCertDir, "tls.key"),
+	}, extraArgs...)...)
+}
+
+// startServe runs `volumeguard serve` with args, a kubeconfig for the
+// suite's API server, a free metrics port and mode audit (args may
+// override it), and waits until it is ready. It is stopped when t ends.
+func startServe(t *testing.T, args ...string) *server {
+	t.Helper()
+	kubeconfig := writeKubeconfig(t, s.cfg)
+	metrics := freeAddr(t)
+	args = append([]string{"serve",
 		"--metrics-listen", metrics,
 		"--kubeconfig", kubeconfig,
 		"--mode", "audit",
-	}, extraArgs...)
+	}, args...)
 	cmd := exec.Command(s.bin, args...)
 	logs := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
