@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"golang.org/x/sync/singleflight"
 )
 
 // pingTTL is how long a registry's answer to GET /v2/ is reused. The answer
@@ -23,6 +25,7 @@ type pingCache struct {
 	inner http.RoundTripper
 	now   func() time.Time
 
+	group   singleflight.Group
 	mu      sync.Mutex
 	answers map[string]pingAnswer
 }
@@ -54,24 +57,43 @@ func (p *pingCache) RoundTrip(req *http.Request) (*http.Response, error) {
 		return a.response(req), nil
 	}
 
-	resp, err := p.inner.RoundTrip(req)
-	// Only the two answers that describe a registry are kept: open (200) or
-	// a challenge (401). Errors and anything else are asked again next time.
-	if err != nil || (resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusUnauthorized) {
-		return resp, err
-	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxPingBody+1))
-	resp.Body.Close()
+	// Lookups that start together share one ping: the first asks, the
+	// others wait for its answer. An answer that is not kept (an error, a
+	// 5xx) is asked again by each of them.
+	v, err, _ := p.group.Do(key, func() (any, error) { return p.ask(req, key) })
 	if err != nil {
 		return nil, err
 	}
-	a = pingAnswer{status: resp.StatusCode, header: resp.Header.Clone(), body: body, expires: p.now().Add(pingTTL)}
-	if len(body) <= maxPingBody {
-		p.mu.Lock()
-		p.answers[key] = a
-		p.mu.Unlock()
+	if a, ok := v.(pingAnswer); ok {
+		return a.response(req), nil
 	}
-	return a.response(req), nil
+	return p.inner.RoundTrip(req)
+}
+
+// ask pings the registry and keeps the answer when it describes the
+// registry: open (200) or a challenge (401). Anything else returns a nil
+// answer, and the caller asks on its own.
+func (p *pingCache) ask(req *http.Request, key string) (any, error) {
+	resp, err := p.inner.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusUnauthorized {
+		return nil, nil
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxPingBody+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(body) > maxPingBody {
+		return nil, nil
+	}
+	a := pingAnswer{status: resp.StatusCode, header: resp.Header.Clone(), body: body, expires: p.now().Add(pingTTL)}
+	p.mu.Lock()
+	p.answers[key] = a
+	p.mu.Unlock()
+	return a, nil
 }
 
 func (a pingAnswer) response(req *http.Request) *http.Response {

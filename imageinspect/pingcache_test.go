@@ -2,7 +2,9 @@ package imageinspect
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -66,5 +68,30 @@ func TestPingIsAskedOncePerRegistry(t *testing.T) {
 				t.Errorf("registry pinged %d times for %d repositories, want %d", got, len(repos), tt.want)
 			}
 		})
+	}
+}
+
+func TestConcurrentLookupsShareOnePing(t *testing.T) {
+	counter := &pingCounter{}
+	host := startRegistry(t, func(h http.Handler) http.Handler { counter.next = h; return counter })
+	const repos = 16
+	for i := range repos {
+		pushImage(t, host, fmt.Sprintf("app/r%d:v1", i), imageSpec{volumes: []string{"/data"}})
+	}
+	counter.pings.Store(0)
+	in := newTestInspector()
+	var wg sync.WaitGroup
+	for i := range repos {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := in.Inspect(context.Background(), fmt.Sprintf("%s/app/r%d:v1", host, i), nil); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if got := counter.pings.Load(); got != 1 {
+		t.Errorf("%d concurrent lookups of new repositories pinged %d times, want 1", repos, got)
 	}
 }
