@@ -9,7 +9,7 @@ LDFLAGS := -X main.version=$(VERSION)
 TOOLS_ENV = KUBEBUILDER_ASSETS="$$(hack/build-tools.sh envtest-dir)" \
             VOLUMEGUARD_REGISTRY_BIN="$$(hack/build-tools.sh registry-bin)"
 
-.PHONY: build test unit e2e lint tools demo bench-check clean
+.PHONY: build test unit e2e lint tools demo bench-check bench-webhook clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/volumeguard
@@ -49,6 +49,11 @@ demo: build
 # docs/benchmarks.md: `check` over 1,000 Deployments naming 100 images.
 bench-check: build tools
 	hack/bench-check.sh
+
+# docs/benchmarks.md: the real server over TLS against a do-nothing webhook.
+# VOLUMEGUARD_LOAD_DURATION (10s) and VOLUMEGUARD_LOAD_CONCURRENCY (2,8,32) tune it.
+bench-webhook: tools
+	$(TOOLS_ENV) VOLUMEGUARD_LOAD=1 $(GO) test -count=1 -v -timeout 30m -run TestLoad ./test/e2e/ | grep -v '^[=-][=-][=-] '
 
 clean:
 	rm -rf bin
