@@ -11,14 +11,12 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/volumeguard/volumeguard/imageinspect"
+	"github.com/volumeguard/volumeguard/internal/testimage"
 )
 
 // hostKeychain holds one password for one registry host.
@@ -44,28 +42,14 @@ func TestAnalyzeWithKeychainReadsPrivateImages(t *testing.T) {
 	defer srv.Close()
 	host := strings.TrimPrefix(srv.URL, "http://")
 
-	img, err := random.Image(32, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf, _ := img.ConfigFile()
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = "linux", "amd64"
-	cf.Config.Volumes = map[string]struct{}{"/data": {}}
-	if img, err = mutate.ConfigFile(img, cf); err != nil {
-		t.Fatal(err)
-	}
-	ref, err := name.ParseReference(host + "/private/zk:1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(ref, img, remote.WithAuth(&authn.Basic{Username: "ci", Password: "right"})); err != nil {
+	ref := host + "/private/zk:1"
+	if _, err := testimage.Push(ref, []string{"/data"}, remote.WithAuth(&authn.Basic{Username: "ci", Password: "right"})); err != nil {
 		t.Fatal(err)
 	}
 
 	// The Inspector's own keychain knows nothing: only the pod's does.
 	a := New(imageinspect.New(imageinspect.WithKeychain(authn.NewMultiKeychain())))
-	spec := &corev1.PodSpec{Containers: []corev1.Container{{Name: "zk", Image: ref.String()}}}
+	spec := &corev1.PodSpec{Containers: []corev1.Container{{Name: "zk", Image: ref}}}
 
 	if res := a.Analyze(context.Background(), spec); len(res.Errors) != 1 || !errors.Is(res.Errors[0], imageinspect.ErrUnauthorized) {
 		t.Fatalf("without the pod's keychain: errors %v, want one ErrUnauthorized", res.Errors)

@@ -11,13 +11,11 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/volumeguard/volumeguard/imageinspect"
+	"github.com/volumeguard/volumeguard/internal/testimage"
 )
 
 // Credentials of the test registries that demand basic auth.
@@ -46,29 +44,8 @@ func startRegistry(t *testing.T, private bool) string {
 // pushImage writes a linux/amd64 image declaring volumes to ref.
 func pushImage(t *testing.T, ref string, volumes ...string) {
 	t.Helper()
-	img, err := random.Image(32, 1)
-	if err != nil {
+	if _, err := testimage.Push(ref, volumes, remote.WithAuth(&authn.Basic{Username: regUser, Password: regPass})); err != nil {
 		t.Fatal(err)
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = "linux", "amd64"
-	cf.Config.Volumes = map[string]struct{}{}
-	for _, v := range volumes {
-		cf.Config.Volumes[v] = struct{}{}
-	}
-	if img, err = mutate.ConfigFile(img, cf); err != nil {
-		t.Fatal(err)
-	}
-	r, err := name.ParseReference(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(r, img, remote.WithAuth(&authn.Basic{Username: regUser, Password: regPass})); err != nil {
-		t.Fatalf("pushing %s: %v", ref, err)
 	}
 }
 

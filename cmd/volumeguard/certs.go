@@ -53,7 +53,7 @@ func (o *certOptions) addFlags(fs *pflag.FlagSet) {
 		"generate, rotate and share the serving certificate through --cert-secret, and set the CA as caBundle of the webhook configurations (instead of cert-manager)")
 	fs.StringVar(&o.secretName, "cert-secret", "volumeguard-tls", "with --manage-certs: kubernetes.io/tls Secret, in --namespace, holding the CA and the serving certificate")
 	fs.StringVar(&o.serviceName, "service-name", "volumeguard", "with --manage-certs: Service of the webhook; the certificate is for its DNS names")
-	fs.StringVar(&o.namespace, "namespace", namespace, "with --manage-certs: namespace of --cert-secret and --service-name (default: POD_NAMESPACE, else volumeguard)")
+	fs.StringVar(&o.namespace, "namespace", namespace, "with --manage-certs: namespace of --cert-secret and --service-name; the default is POD_NAMESPACE when set")
 	fs.StringVar(&o.webhookConfigName, "webhook-config-name", "volumeguard",
 		"with --manage-certs: name of the MutatingWebhookConfiguration and of the ValidatingWebhookConfiguration whose webhooks get the caBundle")
 	fs.StringVar(&o.certDir, "cert-dir", defaultCertDir, "with --manage-certs: writable directory receiving tls.crt, tls.key and ca.crt")

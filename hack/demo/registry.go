@@ -5,7 +5,6 @@ import (
 	"io"
 	"log"
 	"net/http/httptest"
-	"slices"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -13,9 +12,10 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/volumeguard/volumeguard/internal/testimage"
 )
 
 // demoImage is an image the demo pushes: a random layer under a config
@@ -77,7 +77,7 @@ func (r *localRegistry) push(img demoImage) error {
 		if err != nil {
 			return err
 		}
-		image, err := imageFor(img.volumes, p)
+		image, err := testimage.ForPlatform(*p, img.volumes...)
 		if err != nil {
 			return fmt.Errorf("building %s: %w", ref, err)
 		}
@@ -93,22 +93,4 @@ func (r *localRegistry) push(img demoImage) error {
 		return fmt.Errorf("pushing %s: %w", ref, err)
 	}
 	return nil
-}
-
-func imageFor(volumes []string, p *v1.Platform) (v1.Image, error) {
-	img, err := random.Image(256, 1)
-	if err != nil {
-		return nil, err
-	}
-	cfg, err := img.ConfigFile()
-	if err != nil {
-		return nil, err
-	}
-	cfg = cfg.DeepCopy()
-	cfg.OS, cfg.Architecture, cfg.Variant = p.OS, p.Architecture, p.Variant
-	cfg.Config.Volumes = map[string]struct{}{}
-	for _, v := range slices.Sorted(slices.Values(volumes)) {
-		cfg.Config.Volumes[v] = struct{}{}
-	}
-	return mutate.ConfigFile(img, cfg)
 }

@@ -16,11 +16,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/volumeguard/volumeguard/internal/testimage"
 )
 
 // buildBinary compiles volumeguard once per test run.
@@ -37,35 +35,11 @@ func buildBinary(t *testing.T) string {
 // pushImage writes a random image declaring volumes and returns its digest.
 func pushImage(t *testing.T, ref string, volumes ...string) string {
 	t.Helper()
-	img, err := random.Image(128, 1)
+	digest, err := testimage.Push(ref, volumes)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg = cfg.DeepCopy()
-	cfg.OS, cfg.Architecture = "linux", "amd64"
-	cfg.Config.Volumes = map[string]struct{}{}
-	for _, v := range volumes {
-		cfg.Config.Volumes[v] = struct{}{}
-	}
-	if img, err = mutate.ConfigFile(img, cfg); err != nil {
-		t.Fatal(err)
-	}
-	tag, err := name.NewTag(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(tag, img); err != nil {
-		t.Fatalf("pushing %s: %v", ref, err)
-	}
-	d, err := img.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d.String()
+	return digest
 }
 
 type result struct {

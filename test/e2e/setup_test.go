@@ -14,10 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -25,6 +21,8 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/volumeguard/volumeguard/internal/testimage"
 )
 
 // pushImages writes the suite's test images and returns their references.
@@ -36,29 +34,8 @@ func pushImages(host string) (map[string]string, error) {
 	refs := map[string]string{}
 	for repo, volumes := range images {
 		ref := fmt.Sprintf("%s/library/%s:e2e", host, repo)
-		img, err := random.Image(128, 1)
-		if err != nil {
+		if _, err := testimage.Push(ref, volumes); err != nil {
 			return nil, err
-		}
-		cfg, err := img.ConfigFile()
-		if err != nil {
-			return nil, err
-		}
-		cfg = cfg.DeepCopy()
-		cfg.OS, cfg.Architecture = "linux", "amd64"
-		cfg.Config.Volumes = map[string]struct{}{}
-		for _, v := range volumes {
-			cfg.Config.Volumes[v] = struct{}{}
-		}
-		if img, err = mutate.ConfigFile(img, cfg); err != nil {
-			return nil, err
-		}
-		tag, err := name.NewTag(ref)
-		if err != nil {
-			return nil, err
-		}
-		if err := remote.Write(tag, img); err != nil {
-			return nil, fmt.Errorf("pushing %s: %w", ref, err)
 		}
 		refs[repo] = ref
 	}

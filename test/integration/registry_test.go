@@ -18,10 +18,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/volumeguard/volumeguard/internal/testimage"
 )
 
 // The registry's only user. The password is unusual on purpose: tests
@@ -179,21 +179,8 @@ func (s *syncBuffer) String() string {
 // host/repoTag with the registry's credentials; it returns the image.
 func (r *realRegistry) push(t *testing.T, repoTag string, volumes ...string) v1.Image {
 	t.Helper()
-	img, err := random.Image(256, 1)
+	img, err := testimage.New(volumes...)
 	if err != nil {
-		t.Fatal(err)
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = "linux", "amd64"
-	cf.Config.Volumes = map[string]struct{}{}
-	for _, v := range volumes {
-		cf.Config.Volumes[v] = struct{}{}
-	}
-	if img, err = mutate.ConfigFile(img, cf); err != nil {
 		t.Fatal(err)
 	}
 	ref, err := name.ParseReference(r.host + "/" + repoTag)
