@@ -68,8 +68,21 @@ func (rh *reviewHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	req := admission.Request{AdmissionRequest: *review.Request}
 	resp := rh.hook.Handle(ctx, req)
-	writeReview(w, http.StatusOK, &admissionv1.AdmissionReview{TypeMeta: reviewType, Response: &resp.AdmissionResponse})
+	writeReview(w, httpStatus(resp), &admissionv1.AdmissionReview{TypeMeta: reviewType, Response: &resp.AdmissionResponse})
 	rh.finish(req, rec, resp, time.Since(start))
+}
+
+// httpStatus is 200 for every decision, and 500 for volumeguard's own
+// failures (a recovered panic, a patch it could not build). An error inside
+// a 200 answer is a denial the API server obeys whatever the configuration
+// says; a 500 is a webhook failure, so the webhook configuration's
+// failurePolicy decides: an audit rollout (Ignore) never blocks a pod
+// because of a volumeguard bug, enforce (Fail) never lets one through.
+func httpStatus(resp admission.Response) int {
+	if !resp.Allowed && resp.Result != nil && resp.Result.Code >= http.StatusInternalServerError {
+		return http.StatusInternalServerError
+	}
+	return http.StatusOK
 }
 
 // readReview reads and checks the AdmissionReview of r, or says which HTTP
