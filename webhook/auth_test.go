@@ -19,6 +19,7 @@ import (
 
 	"github.com/volumeguard/volumeguard/analysis"
 	"github.com/volumeguard/volumeguard/imageinspect"
+	"github.com/volumeguard/volumeguard/internal/syncbuffer"
 )
 
 func pullSecret(ns, name, host, pass string) *corev1.Secret {
@@ -37,13 +38,13 @@ type pullSecretsEnv struct {
 	cfg    HandlerConfig
 	client *fake.Clientset
 	image  string // private, declares VOLUME /data
-	logs   *syncBuffer
+	logs   *syncbuffer.Buffer
 }
 
 func newPullSecretsEnv(t *testing.T, enabled bool) *pullSecretsEnv {
 	t.Helper()
 	host := startRegistry(t, true)
-	e := &pullSecretsEnv{image: host + "/private/zk:1", logs: &syncBuffer{}}
+	e := &pullSecretsEnv{image: host + "/private/zk:1", logs: &syncbuffer.Buffer{}}
 	pushImage(t, e.image, "/data")
 	e.client = fake.NewClientset([]runtime.Object{
 		pullSecret("team", "regcred", host, regPass),
@@ -197,7 +198,7 @@ func deploymentWithSecret(image string, secrets ...string) map[string]any {
 // ServiceAccount informer, so readiness does not wait for one.
 func TestRunWithoutPullSecrets(t *testing.T) {
 	certFile, keyFile := writeCert(t, t.TempDir(), 1)
-	logs := &syncBuffer{}
+	logs := &syncbuffer.Buffer{}
 	o := NewOptions()
 	o.Listen, o.MetricsListen = "127.0.0.1:0", "127.0.0.1:0"
 	o.TLSCertFile, o.TLSPrivateKeyFile = certFile, keyFile

@@ -19,13 +19,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/volumeguard/volumeguard/internal/syncbuffer"
 )
 
 // writeCert writes a self-signed serving certificate for 127.0.0.1 with
@@ -63,27 +64,9 @@ func writeCert(t *testing.T, dir string, serial int64) (certFile, keyFile string
 	return certFile, keyFile
 }
 
-// syncBuffer collects logs written from several goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // waitServing reads the bound addresses from the "serving" log line, as a
 // test starting the binary with --listen 127.0.0.1:0 would.
-func waitServing(t *testing.T, logs *syncBuffer) (admissionAddr, metricsAddr string) {
+func waitServing(t *testing.T, logs *syncbuffer.Buffer) (admissionAddr, metricsAddr string) {
 	t.Helper()
 	line := waitLog(t, logs, "serving")
 	return line.Admission, line.Metrics
@@ -91,7 +74,7 @@ func waitServing(t *testing.T, logs *syncBuffer) (admissionAddr, metricsAddr str
 
 type logLine struct{ Msg, Admission, Metrics string }
 
-func waitLog(t *testing.T, logs *syncBuffer, msg string) logLine {
+func waitLog(t *testing.T, logs *syncbuffer.Buffer, msg string) logLine {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		sc := bufio.NewScanner(strings.NewReader(logs.String()))
@@ -123,7 +106,7 @@ func get(t *testing.T, url string) (int, string) {
 func TestRunServes(t *testing.T) {
 	dir := t.TempDir()
 	certFile, keyFile := writeCert(t, dir, 1)
-	logs := &syncBuffer{}
+	logs := &syncbuffer.Buffer{}
 	o := NewOptions()
 	o.Listen, o.MetricsListen = "127.0.0.1:0", "127.0.0.1:0"
 	o.TLSCertFile, o.TLSPrivateKeyFile = certFile, keyFile
@@ -240,7 +223,7 @@ func (m *fakeCertManager) Ready() <-chan struct{} { return m.ready }
 // and not ready.
 func TestRunWaitsForCertManager(t *testing.T) {
 	dir := t.TempDir()
-	logs := &syncBuffer{}
+	logs := &syncbuffer.Buffer{}
 	o := NewOptions()
 	o.Listen, o.MetricsListen = "127.0.0.1:0", "127.0.0.1:0"
 	o.TLSCertFile, o.TLSPrivateKeyFile = filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -10,20 +9,21 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/volumeguard/volumeguard/internal/syncbuffer"
 )
 
 // server is a running `volumeguard serve`.
 type server struct {
 	cmd    *exec.Cmd
 	listen string
-	log    *logBuffer
+	log    *syncbuffer.Buffer
 	exited chan struct{} // closed once the process has been waited for
 	err    error         // its exit status, once exited is closed
 }
@@ -41,7 +41,7 @@ func startServe(ctx context.Context, bin string, c *cluster, work string, verbos
 		return nil, err
 	}
 	metrics := fmt.Sprintf("127.0.0.1:%d", metricsPort)
-	srv := &server{listen: c.webhookAddr, log: &logBuffer{}, exited: make(chan struct{})}
+	srv := &server{listen: c.webhookAddr, log: &syncbuffer.Buffer{}, exited: make(chan struct{})}
 	srv.cmd = exec.Command(bin, "serve",
 		"--listen", c.webhookAddr,
 		"--tls-cert-file", filepath.Join(c.certDir, "tls.crt"),
@@ -124,21 +124,4 @@ func writeKubeconfig(cfg *rest.Config, path string) error {
 	kc.Contexts["demo"] = &clientcmdapi.Context{Cluster: "demo", AuthInfo: "demo"}
 	kc.CurrentContext = "demo"
 	return clientcmd.WriteToFile(*kc, path)
-}
-
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

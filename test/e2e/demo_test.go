@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/volumeguard/volumeguard/internal/syncbuffer"
 )
 
 // TestDemo runs `make demo`'s program (hack/demo) as `make demo` does, so
@@ -69,7 +71,7 @@ func TestDemo(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var stderr syncBuffer
+		var stderr syncbuffer.Buffer
 		cmd.Stderr = &stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -22,6 +21,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
+	"github.com/volumeguard/volumeguard/internal/syncbuffer"
 	"github.com/volumeguard/volumeguard/internal/testimage"
 )
 
@@ -122,7 +122,7 @@ func podRule(ops ...admissionregistrationv1.OperationType) admissionregistration
 type server struct {
 	cmd     *exec.Cmd
 	metrics string
-	logs    *syncBuffer
+	logs    *syncbuffer.Buffer
 }
 
 // startServer runs the real binary on the port envtest pointed the webhook
@@ -150,7 +150,7 @@ func startServe(t *testing.T, args ...string) *server {
 		"--mode", "audit",
 	}, args...)
 	cmd := exec.Command(s.bin, args...)
-	logs := &syncBuffer{}
+	logs := &syncbuffer.Buffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+t.TempDir())
 	if err := cmd.Start(); err != nil {
@@ -249,23 +249,6 @@ func clientWithWarnings(t *testing.T) (kubernetes.Interface, *warnings) {
 		t.Fatal(err)
 	}
 	return c, w
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func ctx(t *testing.T) context.Context {
