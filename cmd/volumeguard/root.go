@@ -53,6 +53,7 @@ that escapes ephemeral-storage limits and can fill a node's disk or inodes.`,
 	root.SetErr(s.err)
 	root.AddCommand(
 		newCheckCommand(s),
+		newAuditCommand(s),
 		newInspectCommand(s),
 		newServeCommand(s),
 		newCertsCommand(s),

@@ -1,0 +1,180 @@
+package audit
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"sync"
+	"sync/atomic"
+
+	"github.com/volumeguard/volumeguard/analysis"
+	"github.com/volumeguard/volumeguard/policy"
+)
+
+// analyse analyses the groups' specs, opts.Concurrency at a time.
+func analyse(ctx context.Context, analyzer *analysis.Analyzer, groups []*group, opts Options) {
+	next := make(chan *group)
+	var done atomic.Int64
+	var wg sync.WaitGroup
+	for range max(opts.Concurrency, 1) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for g := range next {
+				analyseGroup(ctx, analyzer, g, opts.Keychains)
+				n := done.Add(1)
+				if opts.Progress != nil {
+					opts.Progress(int(n), len(groups))
+				}
+			}
+		}()
+	}
+	for _, g := range groups {
+		next <- g
+	}
+	close(next)
+	wg.Wait()
+}
+
+func analyseGroup(ctx context.Context, analyzer *analysis.Analyzer, g *group, keychains KeychainSource) {
+	if keychains == nil {
+		g.result = analyzer.Analyze(ctx, g.spec)
+		return
+	}
+	kc, err := keychains.Keychain(ctx, g.workload.Namespace, g.spec)
+	if err != nil {
+		// Public images and those the analyzer's own credentials reach can
+		// still be read; the others' errors will say why they were not.
+		g.credentialsErr = err
+		g.result = analyzer.Analyze(ctx, g.spec)
+		return
+	}
+	g.result = analyzer.AnalyzeWith(ctx, g.spec, analysis.WithKeychain(kc))
+}
+
+type findingKey struct {
+	workload                     Workload
+	typ                          policy.ContainerType
+	container, image, digest, at string
+}
+
+// findings merges the findings of every group of a workload: pods count
+// and nodes join for the same container, image, digest and path.
+func findings(groups []*group) []Finding {
+	merged := map[findingKey]*Finding{}
+	nodes := map[findingKey]map[string]bool{}
+	for _, g := range groups {
+		for _, f := range g.result.Findings {
+			f.Image = g.images[containerKey{f.ContainerType, f.Container}]
+			key := findingKey{g.workload, f.ContainerType, f.Container, f.Image, f.Digest, f.Path}
+			m := merged[key]
+			if m == nil {
+				m = newFinding(g.workload, f)
+				merged[key] = m
+				nodes[key] = map[string]bool{}
+			}
+			m.Pods += g.pods
+			for n := range g.nodes {
+				nodes[key][n] = true
+			}
+		}
+	}
+	out := make([]Finding, 0, len(merged))
+	for key, f := range merged {
+		for n := range nodes[key] {
+			f.Nodes = append(f.Nodes, n)
+		}
+		sort.Strings(f.Nodes)
+		out = append(out, *f)
+	}
+	slices.SortFunc(out, compareFindings)
+	return out
+}
+
+func newFinding(w Workload, f policy.Finding) *Finding {
+	out := &Finding{
+		Namespace: w.Namespace, Kind: w.Kind, Name: w.Name,
+		Container: f.Container, ContainerType: string(f.ContainerType),
+		Image: f.Image, Digest: f.Digest, Path: f.Path, Relative: f.Relative,
+		Nodes:   []string{},
+		finding: f,
+	}
+	for _, p := range f.Platforms {
+		out.Platforms = append(out.Platforms, p.String())
+	}
+	return out
+}
+
+// compareFindings orders by workload, then container as a pod spec lists
+// them (init containers first), then image, digest and path.
+func compareFindings(a, b Finding) int {
+	return cmp.Or(
+		cmp.Compare(a.Namespace, b.Namespace),
+		cmp.Compare(a.Kind, b.Kind),
+		cmp.Compare(a.Name, b.Name),
+		cmp.Compare(typeRank(a.ContainerType), typeRank(b.ContainerType)),
+		cmp.Compare(a.Container, b.Container),
+		cmp.Compare(a.Image, b.Image),
+		cmp.Compare(a.Digest, b.Digest),
+		cmp.Compare(a.Path, b.Path),
+	)
+}
+
+func typeRank(t string) int {
+	switch policy.ContainerType(t) {
+	case policy.InitContainer:
+		return 0
+	case policy.Container:
+		return 1
+	}
+	return 2
+}
+
+// imageErrors lists the images that could not be read, once per workload,
+// container, image and reason.
+func imageErrors(groups []*group) []Error {
+	seen := map[Error]bool{}
+	out := []Error{}
+	for _, g := range groups {
+		for _, e := range g.result.Errors {
+			msg := e.Error()
+			if g.credentialsErr != nil {
+				msg += fmt.Sprintf(" (read without the pod's pull secrets: %v)", g.credentialsErr)
+			}
+			out = appendOnce(out, seen, Error{
+				Namespace: g.workload.Namespace, Kind: g.workload.Kind, Name: g.workload.Name,
+				Container: e.Container, Image: g.images[containerKey{e.ContainerType, e.Container}],
+				Message: msg,
+			})
+		}
+	}
+	return out
+}
+
+// credentialNotes says whose pull secrets could not be read, once per
+// reason: the images may all have been read anyway.
+func credentialNotes(groups []*group) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, g := range groups {
+		if g.credentialsErr == nil {
+			continue
+		}
+		note := fmt.Sprintf("pull secrets not read, images read with volumeguard's own credentials: %v", g.credentialsErr)
+		if !seen[note] {
+			seen[note] = true
+			out = append(out, note)
+		}
+	}
+	return out
+}
+
+func appendOnce(out []Error, seen map[Error]bool, e Error) []Error {
+	if seen[e] {
+		return out
+	}
+	seen[e] = true
+	return append(out, e)
+}

@@ -1,0 +1,140 @@
+package audit
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/kubernetes"
+	corev1listers "k8s.io/client-go/listers/core/v1"
+
+	"github.com/volumeguard/volumeguard/pullsecrets"
+)
+
+// PullSecrets returns the credentials of a pod as the kubelet pulls its
+// images with (package pullsecrets): its imagePullSecrets, its service
+// account's, then the local docker config. A one-shot scan reads only the
+// Secrets and ServiceAccounts that pods name, with a GET each, once per run,
+// instead of listing every Secret of the cluster; that needs only "get".
+// opts are pullsecrets' (WithFallback, WithLogger).
+func PullSecrets(client kubernetes.Interface, opts ...pullsecrets.Option) KeychainSource {
+	// The docker config is read once a minute at most, not on every Resolve.
+	own := pullsecrets.WithFallback(pullsecrets.CachedKeychain(authn.DefaultKeychain, time.Minute, time.Now))
+	return &secretKeychains{
+		reads: &apiReads{client: client, secrets: map[objectKey]secretRead{}, accounts: map[objectKey]accountRead{}},
+		opts:  append([]pullsecrets.Option{own}, opts...),
+	}
+}
+
+type secretKeychains struct {
+	reads *apiReads
+	opts  []pullsecrets.Option
+}
+
+func (k *secretKeychains) Keychain(ctx context.Context, namespace string, spec *corev1.PodSpec) (authn.Keychain, error) {
+	// pullsecrets reads through listers, whose Get takes no context: these
+	// listers carry the one of this call.
+	source := pullsecrets.New(secretLister{ctx, k.reads}, accountLister{ctx, k.reads}, k.opts...)
+	return source.Keychain(ctx, namespace, spec)
+}
+
+type objectKey struct{ namespace, name string }
+
+type secretRead struct {
+	secret *corev1.Secret
+	err    error
+}
+
+type accountRead struct {
+	account *corev1.ServiceAccount
+	err     error
+}
+
+// apiReads remembers every GET of the run, errors too (NotFound is an
+// answer). Two workers may GET the same object at once; both answers are
+// equal, and neither waits for the other.
+type apiReads struct {
+	client kubernetes.Interface
+
+	mu       sync.Mutex
+	secrets  map[objectKey]secretRead
+	accounts map[objectKey]accountRead
+}
+
+func (r *apiReads) secret(ctx context.Context, namespace, name string) (*corev1.Secret, error) {
+	key := objectKey{namespace, name}
+	r.mu.Lock()
+	got, ok := r.secrets[key]
+	r.mu.Unlock()
+	if !ok {
+		got.secret, got.err = r.client.CoreV1().Secrets(namespace).Get(ctx, name, metav1.GetOptions{})
+		r.mu.Lock()
+		r.secrets[key] = got
+		r.mu.Unlock()
+	}
+	return got.secret, got.err
+}
+
+func (r *apiReads) account(ctx context.Context, namespace, name string) (*corev1.ServiceAccount, error) {
+	key := objectKey{namespace, name}
+	r.mu.Lock()
+	got, ok := r.accounts[key]
+	r.mu.Unlock()
+	if !ok {
+		got.account, got.err = r.client.CoreV1().ServiceAccounts(namespace).Get(ctx, name, metav1.GetOptions{})
+		r.mu.Lock()
+		r.accounts[key] = got
+		r.mu.Unlock()
+	}
+	return got.account, got.err
+}
+
+// errNotListed: pullsecrets only ever gets objects by name.
+var errNotListed = errors.New("audit reads pull secrets and service accounts by name only")
+
+type secretLister struct {
+	ctx   context.Context
+	reads *apiReads
+}
+
+func (l secretLister) List(labels.Selector) ([]*corev1.Secret, error) { return nil, errNotListed }
+
+func (l secretLister) Secrets(namespace string) corev1listers.SecretNamespaceLister {
+	return secretsIn{l, namespace}
+}
+
+type secretsIn struct {
+	secretLister
+	namespace string
+}
+
+func (l secretsIn) Get(name string) (*corev1.Secret, error) {
+	return l.reads.secret(l.ctx, l.namespace, name)
+}
+
+type accountLister struct {
+	ctx   context.Context
+	reads *apiReads
+}
+
+func (l accountLister) List(labels.Selector) ([]*corev1.ServiceAccount, error) {
+	return nil, errNotListed
+}
+
+func (l accountLister) ServiceAccounts(namespace string) corev1listers.ServiceAccountNamespaceLister {
+	return accountsIn{l, namespace}
+}
+
+type accountsIn struct {
+	accountLister
+	namespace string
+}
+
+func (l accountsIn) Get(name string) (*corev1.ServiceAccount, error) {
+	return l.reads.account(l.ctx, l.namespace, name)
+}

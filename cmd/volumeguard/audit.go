@@ -1,0 +1,144 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/volumeguard/volumeguard/analysis"
+	"github.com/volumeguard/volumeguard/audit"
+)
+
+type auditOptions struct {
+	analysis      checkOptions // --output, --platform, --concurrency, --size-limit, registry flags: as check's
+	kubeconfig    string
+	context       string
+	namespace     string
+	allNamespaces bool
+	selector      string
+	pullSecrets   bool
+}
+
+func newAuditCommand(s streams) *cobra.Command {
+	o := auditOptions{}
+	cmd := &cobra.Command{
+		Use:   "audit",
+		Short: "Report the workloads of a running cluster that create anonymous volumes",
+		Long: `audit lists the pods of a cluster (all namespaces unless -n), groups them by
+workload (Deployment, StatefulSet, DaemonSet, CronJob, ... or the bare Pod),
+reads the config of every image they run from its registry, and reports each
+declared VOLUME that no volumeMount of the same container covers: the
+anonymous volumes that fill nodes' disks and inodes outside ephemeral-storage
+limits. Each finding says how many pods have it and on which nodes, and how to
+fix the workload. Pods that finished (Succeeded, Failed) are skipped.
+
+Images are read at the digest the containers run (their status's imageID)
+where pods report one, with the credentials the kubelet pulls them with: the
+pods' imagePullSecrets, their service accounts', then the local docker config
+(--pull-secrets=false: the docker config only, no Secret is read).
+
+The API server is found as kubectl finds it: --kubeconfig, KUBECONFIG,
+~/.kube/config, in-cluster. Needs list on pods; get on replicasets and jobs
+(else pods are grouped by ReplicaSet or Job); get on secrets and
+serviceaccounts for pull secrets.
+
+Exit codes: 0 no finding, 1 findings, 2 something could not be evaluated (an
+image that cannot be read, pods that cannot be listed) or bad usage.`,
+		Example: `  volumeguard audit
+  volumeguard audit -n team-a -l app=zookeeper
+  volumeguard audit -o json --platform linux/amd64 > audit.json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := o.analysis.validate()
+			if err != nil {
+				return err
+			}
+			if _, err := labels.Parse(o.selector); err != nil {
+				return fmt.Errorf("--selector: %w", err)
+			}
+			if o.namespace != "" && o.allNamespaces && cmd.Flags().Changed("all-namespaces") {
+				return fmt.Errorf("--namespace and --all-namespaces exclude each other")
+			}
+			restConfig, namespace, err := o.restConfig()
+			if err != nil {
+				return err
+			}
+			client, err := kubernetes.NewForConfig(restConfig)
+			if err != nil {
+				return fmt.Errorf("making a client for %s: %w", restConfig.Host, err)
+			}
+			opts := audit.Options{Namespace: namespace, Selector: o.selector, Concurrency: o.analysis.concurrency}
+			if o.pullSecrets {
+				opts.Keychains = audit.PullSecrets(client)
+			}
+			if f, ok := s.err.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+				opts.Progress = progress(s)
+			}
+			analyzer := analysis.New(o.analysis.registry.inspector(), cfg.analyzerOptions...)
+			report := audit.Run(cmd.Context(), client, analyzer, opts)
+			if opts.Progress != nil {
+				fmt.Fprint(s.err, "\r\033[K")
+			}
+			for _, note := range report.Notes {
+				fmt.Fprintln(s.err, "note:", note)
+			}
+			if o.analysis.output == "json" {
+				err = audit.WriteJSON(s.out, report)
+			} else {
+				err = audit.WriteText(s.out, report, cfg.sizeLimit)
+			}
+			if err != nil {
+				return fmt.Errorf("writing report: %w", err)
+			}
+			if code := report.ExitCode(); code != 0 {
+				return exitError{code}
+			}
+			return nil
+		},
+	}
+	fs := cmd.Flags()
+	a := &o.analysis
+	fs.StringVarP(&a.output, "output", "o", "text", "output format: text or json")
+	fs.StringVar(&a.platform, "platform", "", "evaluate pods that pin no platform as OS/ARCH[/VARIANT] (default: every linux platform of an image)")
+	fs.IntVar(&a.concurrency, "concurrency", 16, "pod specs analysed, and image lookups, in parallel")
+	fs.StringVar(&a.sizeLimit, "size-limit", "1Gi", "sizeLimit shown in the suggested emptyDir fix")
+	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig file (default: KUBECONFIG, ~/.kube/config, then in-cluster)")
+	fs.StringVar(&o.context, "context", "", "kubeconfig context to use (default: the current context)")
+	fs.StringVarP(&o.namespace, "namespace", "n", "", "audit only this namespace")
+	fs.BoolVarP(&o.allNamespaces, "all-namespaces", "A", true, "audit every namespace (unless -n); false: the kubeconfig context's namespace")
+	fs.StringVarP(&o.selector, "selector", "l", "", "audit only pods matching this label selector (app=zk,tier!=cache)")
+	fs.BoolVar(&o.pullSecrets, "pull-secrets", true,
+		"read images with the imagePullSecrets of pods and of their service accounts (get on secrets and serviceaccounts) before the local docker config; false: no Secret is read")
+	a.registry.addFlags(fs)
+	return cmd
+}
+
+// restConfig finds the API server as kubectl does (--kubeconfig, KUBECONFIG,
+// ~/.kube/config, in-cluster) and the namespace to audit: -n, all, or the
+// context's with --all-namespaces=false.
+func (o *auditOptions) restConfig() (*rest.Config, string, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = o.kubeconfig
+	loader := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: o.context})
+	cfg, err := loader.ClientConfig()
+	if err != nil {
+		return nil, "", fmt.Errorf("finding the API server (--kubeconfig, KUBECONFIG, ~/.kube/config, in-cluster): %w", err)
+	}
+	// A GET per ReplicaSet and Job at client-go's default 5 per second would
+	// take minutes on a large cluster; kubectl allows 50.
+	cfg.QPS, cfg.Burst = 50, 100
+	cfg.UserAgent = "volumeguard/" + version
+	namespace := o.namespace
+	if namespace == "" && !o.allNamespaces {
+		if namespace, _, err = loader.Namespace(); err != nil {
+			return nil, "", fmt.Errorf("reading the kubeconfig context's namespace: %w", err)
+		}
+	}
+	return cfg, namespace, nil
+}
