@@ -85,3 +85,19 @@ func TestWriteTextGroupsByObjectAndContainer(t *testing.T) {
 		}
 	}
 }
+
+func TestWriteTextNamesWhereAnImageErrorComesFrom(t *testing.T) {
+	r := &Report{Errors: []Error{
+		{File: "a.yaml", Kind: "Pod", Name: "web", Container: "web", Image: "x", Message: `container "web": reading manifest of "x": not found`},
+		{File: "a.yaml", Message: "a.yaml (document 2): yaml: line 11: did not find expected ','"},
+	}}
+	var buf bytes.Buffer
+	if err := WriteText(&buf, r, resource.MustParse("1Gi")); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`error: a.yaml: Pod web: container "web": reading manifest`, "error: a.yaml (document 2): yaml"} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("text lacks %q:\n%s", want, buf.String())
+		}
+	}
+}

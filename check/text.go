@@ -38,7 +38,7 @@ func WriteText(w io.Writer, r *Report, sizeLimit resource.Quantity) error {
 		b.WriteString("\n")
 	}
 	for _, e := range r.Errors {
-		fmt.Fprintf(&b, "error: %s\n", e.Message)
+		fmt.Fprintf(&b, "error: %s\n", errorLine(e))
 	}
 	fmt.Fprintf(&b, "%s in %s, %s\n", plural(len(r.Findings), "finding"), plural(objects, "object"), plural(len(r.Errors), "error"))
 	_, err := io.WriteString(w, b.String())
@@ -65,6 +65,15 @@ func writeContainer(b *strings.Builder, fs []Finding, sizeLimit resource.Quantit
 		b.WriteString("    fix: cover each path with an emptyDir that has a sizeLimit, in the pod spec:\n")
 		b.WriteString(indent(policy.FixYAML(fixable, sizeLimit), "      "))
 	}
+}
+
+// errorLine names where an image error comes from; decoding errors name
+// their file and document already.
+func errorLine(e Error) string {
+	if e.Container == "" || e.File == "" {
+		return e.Message
+	}
+	return fmt.Sprintf("%s: %s %s: %s", e.File, e.Kind, e.Name, e.Message)
 }
 
 func reason(f Finding) string {
