@@ -14,7 +14,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/registry"
@@ -110,6 +112,7 @@ func setup(assets, work string) (*suite, func(), error) {
 		return nil, cleanup, fmt.Errorf("starting kube-apiserver and etcd: %w", err)
 	}
 	cleanups = append(cleanups, func() { _ = st.env.Stop() })
+	startReaper(st.env.ControlPlane.APIServer.CertDir, st.env.ControlPlane.Etcd.DataDir)
 	st.cfg = cfg
 	if st.client, err = kubernetes.NewForConfig(cfg); err != nil {
 		return nil, cleanup, err
@@ -125,3 +128,22 @@ func setup(assets, work string) (*suite, func(), error) {
 
 // modes are the namespaces the suite creates, one per mode: vg-<mode>.
 var modes = map[string]bool{"off": true, "audit": true, "mutate": true, "enforce": true}
+
+// startReaper stops this suite's kube-apiserver and etcd if the test binary
+// dies without running its cleanup (a panicking test exits the process from
+// its own goroutine, past TestMain's defers). envtest starts them in their
+// own process groups, so nothing else would. The reaper waits for this
+// process to end, then kills the processes whose command line names the
+// suite's own directories; after a normal Stop it finds none.
+func startReaper(dirs ...string) {
+	// The pattern is "-dir=<dir>" (--cert-dir=, --data-dir=), which the
+	// reaper's own command line, holding the bare directories, never matches.
+	script := `while kill -0 "$0" 2>/dev/null; do sleep 1; done; for d in "$@"; do [ -n "$d" ] && pkill -f -- "-dir=$d"; done; exit 0`
+	cmd := exec.Command("sh", append([]string{"-c", script, strconv.Itoa(os.Getpid())}, dirs...)...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: no reaper for kube-apiserver and etcd:", err)
+		return
+	}
+	go func() { _ = cmd.Wait() }()
+}
