@@ -28,7 +28,9 @@ import (
 // ReplicaSets, Jobs and Pods with their ownerReferences, and sets what the
 // kubelet would report (phase, node, imageID) through the status.
 func TestAudit(t *testing.T) {
-	const ns = "audit-e2e"
+	// A fresh namespace per run: envtest has no namespace controller to
+	// delete one, and the suite may run again on the same API server.
+	ns := uniqueName("audit-e2e")
 	auditNamespace(t, ns)
 	zk, nginx := s.images["zookeeper"], s.images["nginx"]
 	zkDigest := digestOf(t, zk)
@@ -143,10 +145,10 @@ func TestAudit(t *testing.T) {
 			t.Fatalf("exit code %d, want 1; stderr:\n%s", res.code, res.stderr)
 		}
 		wantAll(t, "text report", res.stdout,
-			"Deployment audit-e2e/zk\n",
+			"Deployment "+ns+"/zk\n",
 			"VOLUME /data: no volumeMount of this container covers it (1 pod on node-1)",
 			"VOLUME /datalog: no volumeMount of this container covers it (3 pods on node-1, node-2)",
-			"CronJob audit-e2e/backup\n",
+			"CronJob "+ns+"/backup\n",
 			fmt.Sprintf("container %q, image %s @ %s: 1 pod on node-2", "backup", backupImage, runningDigest),
 			"fix: cover each path with an emptyDir that has a sizeLimit, in the pod template:",
 			"mountPath: /datalog",
@@ -206,7 +208,7 @@ func TestAudit(t *testing.T) {
 	})
 
 	t.Run("an unreadable image exits 2 naming it", func(t *testing.T) {
-		const broken = "audit-e2e-broken"
+		broken := uniqueName("audit-e2e-broken")
 		auditNamespace(t, broken)
 		missing := s.registry + "/library/missing:e2e"
 		createRunning(t, broken, auditPod("ghost", "node-1", nil, nil, corev1.Container{Name: "ghost", Image: missing}), corev1.PodRunning, "")

@@ -19,6 +19,9 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/go-logr/logr"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
 	"github.com/google/go-containerregistry/pkg/registry"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -46,6 +49,9 @@ func TestMain(m *testing.M) {
 }
 
 func runMain(m *testing.M) int {
+	// controller-runtime's client (install tests) logs through its own
+	// logger, and prints a stack trace when none was set.
+	ctrllog.SetLogger(logr.Discard())
 	assets := os.Getenv("KUBEBUILDER_ASSETS")
 	if assets == "" {
 		if os.Getenv("VOLUMEGUARD_REQUIRE_TOOLS") != "" {
@@ -114,7 +120,11 @@ func setup(assets, work string) (*suite, func(), error) {
 	cleanups = append(cleanups, func() { _ = st.env.Stop() })
 	startReaper(st.env.ControlPlane.APIServer.CertDir, st.env.ControlPlane.Etcd.DataDir)
 	st.cfg = cfg
-	if st.client, err = kubernetes.NewForConfig(cfg); err != nil {
+	// The suite's own client: warnings are asserted through
+	// clientWithWarnings, not printed by klog into the test output.
+	quiet := rest.CopyConfig(cfg)
+	quiet.WarningHandler = rest.NoWarnings{}
+	if st.client, err = kubernetes.NewForConfig(quiet); err != nil {
 		return nil, cleanup, err
 	}
 	for mode := range modes {

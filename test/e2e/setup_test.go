@@ -256,3 +256,9 @@ func ctx(t *testing.T) context.Context {
 	t.Cleanup(cancel)
 	return c
 }
+
+// uniqueName appends a per-call suffix to base, for objects (namespaces
+// above all) that a second run on the same API server must not collide with.
+func uniqueName(base string) string {
+	return fmt.Sprintf("%s-%x", base, time.Now().UnixNano()&0xffffff)
+}

@@ -1,11 +1,13 @@
 package e2e
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"path"
 	"strings"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -62,6 +64,7 @@ func wantAll(t *testing.T, what, text string, wants ...string) {
 
 func TestAdmission(t *testing.T) {
 	startServer(t)
+	cleanModeNamespaces(t)
 	zkPaths := []string{"/data", "/datalog", "/logs"}
 
 	t.Run("mutate adds an emptyDir with sizeLimit for every uncovered path, once", func(t *testing.T) {
@@ -219,6 +222,7 @@ func TestRegistryUnavailable(t *testing.T) {
 		}
 	}
 
+	cleanModeNamespaces(t)
 	t.Run("default policy admits with a warning naming the image", func(t *testing.T) {
 		startServer(t, "--admission-timeout", "2s")
 		c, w := clientWithWarnings(t)
@@ -235,5 +239,25 @@ func TestRegistryUnavailable(t *testing.T) {
 			t.Fatal("pod admitted under --on-registry-error=deny")
 		}
 		wantAll(t, "denial", err.Error(), image)
+	})
+}
+
+// cleanModeNamespaces deletes, when the test ends, the pods and Deployments
+// it made in the vg-<mode> namespaces, so that the suite can run again
+// (go test -count=N) on the same API server. Unscheduled pods go at once.
+func cleanModeNamespaces(t *testing.T) {
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		now := metav1.DeleteOptions{GracePeriodSeconds: ptr(int64(0))}
+		for mode := range modes {
+			ns := "vg-" + mode
+			if err := s.client.CoreV1().Pods(ns).DeleteCollection(ctx, now, metav1.ListOptions{}); err != nil {
+				t.Errorf("deleting the pods of %s: %v", ns, err)
+			}
+			if err := s.client.AppsV1().Deployments(ns).DeleteCollection(ctx, now, metav1.ListOptions{}); err != nil {
+				t.Errorf("deleting the Deployments of %s: %v", ns, err)
+			}
+		}
 	})
 }
