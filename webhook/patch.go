@@ -1,29 +1,29 @@
 package webhook
 
 import (
-	"encoding/json"
-	"fmt"
+	"errors"
 	"net/http"
 	"strconv"
 
 	"gomodules.xyz/jsonpatch/v2"
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
-
-	"github.com/volumeguard/volumeguard/workload"
 )
 
 // podPatch is the JSON patch from the pod as the API server sent it to the
 // pod with the mutated spec. policy.Mutate only appends volumes and mounts,
 // so the patch is those appends, read off the before and after specs: no
 // re-encoding of the pod, so fields this build of k8s.io/api does not know
-// survive (kubernetes-sigs/kubebuilder#510), and no generic JSON diff on the
-// API server's hot path. Anything else falls back to that diff.
-func podPatch(raw []byte, before, after *corev1.PodSpec) admission.Response {
-	if ops, ok := appendOps(before, after); ok {
-		return admission.Patched("", ops...)
+// survive (kubernetes-sigs/kubebuilder#510), no generic JSON diff on the API
+// server's hot path, and before may be the partial pod of decodePod.
+// Anything but appends is a bug here: an internal error, so that the
+// webhook's failurePolicy decides.
+func podPatch(before, after *corev1.PodSpec) admission.Response {
+	ops, ok := appendOps(before, after)
+	if !ok {
+		return admission.Errored(http.StatusInternalServerError, errors.New("building the patch: the mutation changed more than it appended"))
 	}
-	return diffPatch(raw, after)
+	return admission.Patched("", ops...)
 }
 
 // appendOps returns the add operations turning before into after, when
@@ -67,21 +67,4 @@ func appendList[T any](ops *[]jsonpatch.Operation, path string, before, after []
 		*ops = append(*ops, jsonpatch.NewOperation("add", path+"/-", item))
 	}
 	return true
-}
-
-// diffPatch computes the patch generically: it writes the mutated spec into
-// the object as sent (keeping unknown fields) and diffs the two documents.
-func diffPatch(raw []byte, mutated *corev1.PodSpec) admission.Response {
-	obj, err := workload.FromJSON(raw)
-	if err == nil {
-		err = workload.SetPodSpec(obj.Content, []string{"spec"}, mutated)
-	}
-	var current []byte
-	if err == nil {
-		current, err = json.Marshal(obj.Content)
-	}
-	if err != nil {
-		return admission.Errored(http.StatusInternalServerError, fmt.Errorf("building the patch: %w", err))
-	}
-	return admission.PatchResponseFromRaw(raw, current)
 }

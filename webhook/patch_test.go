@@ -12,10 +12,11 @@ import (
 	"github.com/volumeguard/volumeguard/policy"
 )
 
-// TestPodPatchAppliesToThePodAsSent applies the patch to the raw pod the API
-// server would hold and compares with the mutated spec, for pods with and
-// without existing volumes and mounts, and for a mutation that is not a pure
-// append (the generic diff must take over).
+// TestPodPatchAppliesToThePodAsSent mutates the partial pod the handler
+// decodes, applies the patch to the raw pod the API server holds, and
+// compares with the whole pod mutated: for pods with and without existing
+// volumes and mounts, with fields unknown to k8s.io/api, and for a mutation
+// that is not a pure append (an internal error).
 func TestPodPatchAppliesToThePodAsSent(t *testing.T) {
 	limit := resource.MustParse("1Gi")
 	tests := []struct {
@@ -51,16 +52,21 @@ func TestPodPatchAppliesToThePodAsSent(t *testing.T) {
 	}}}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var pod corev1.Pod
-			if err := json.Unmarshal([]byte(tt.raw), &pod); err != nil {
+			// The handler's path: the partial pod of decodePod, mutated.
+			before, err := decodePod([]byte(tt.raw))
+			if err != nil {
 				t.Fatal(err)
 			}
-			mutated := pod.Spec.DeepCopy()
+			mutated := before.Spec.DeepCopy()
 			policy.Mutate(mutated, policy.Findings(mutated, images), limit)
 			if tt.mutate != nil {
 				tt.mutate(mutated)
+				if resp := podPatch(&before.Spec, mutated); resp.Allowed || resp.Result == nil || resp.Result.Code != 500 {
+					t.Errorf("a mutation that is not an append got %+v, want an internal error", resp.AdmissionResponse)
+				}
+				return
 			}
-			resp := podPatch([]byte(tt.raw), &pod.Spec, mutated)
+			resp := podPatch(&before.Spec, mutated)
 			if !resp.Allowed || len(resp.Patches) == 0 {
 				t.Fatalf("response %+v, want allowed with patches", resp.AdmissionResponse)
 			}
@@ -76,17 +82,23 @@ func TestPodPatchAppliesToThePodAsSent(t *testing.T) {
 			if err != nil {
 				t.Fatalf("applying %s: %v", ops, err)
 			}
-			var got corev1.Pod
+
+			// What it must equal: the whole pod as sent, mutated.
+			var full, got corev1.Pod
+			if err := json.Unmarshal([]byte(tt.raw), &full); err != nil {
+				t.Fatal(err)
+			}
+			policy.Mutate(&full.Spec, policy.Findings(&full.Spec, images), limit)
 			if err := json.Unmarshal(patched, &got); err != nil {
 				t.Fatal(err)
 			}
-			if !reflect.DeepEqual(&got.Spec, mutated) {
-				t.Errorf("patched spec differs from the mutated one\npatch: %s\n got: %+v\nwant: %+v", ops, got.Spec, *mutated)
+			if !reflect.DeepEqual(got.Spec, full.Spec) {
+				t.Errorf("patched spec differs from the whole pod mutated\npatch: %s\n got: %+v\nwant: %+v", ops, got.Spec, full.Spec)
 			}
-			var before, after map[string]any
-			_ = json.Unmarshal([]byte(tt.raw), &before)
+			var sent, after map[string]any
+			_ = json.Unmarshal([]byte(tt.raw), &sent)
 			_ = json.Unmarshal(patched, &after)
-			if keep := jsonContains(before, after); !keep {
+			if !jsonContains(sent, after) {
 				t.Errorf("the patch dropped fields of the pod as sent:\n%s", patched)
 			}
 		})
@@ -124,4 +136,46 @@ func jsonContains(want, got any) bool {
 		return true
 	}
 	return reflect.DeepEqual(want, got)
+}
+
+// TestDecodePodKeepsWhatAdmissionReads compares the partial decode with the
+// whole one on every field that analysis, mutation and pull secrets read.
+func TestDecodePodKeepsWhatAdmissionReads(t *testing.T) {
+	raw := []byte(`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","annotations":{"volumeguard.io/size-limit":"2Gi"}},` +
+		`"spec":{"serviceAccountName":"sa","serviceAccount":"sa","imagePullSecrets":[{"name":"regcred"}],` +
+		`"nodeSelector":{"kubernetes.io/arch":"arm64"},` +
+		`"affinity":{"nodeAffinity":{"requiredDuringSchedulingIgnoredDuringExecution":{"nodeSelectorTerms":[{"matchExpressions":[{"key":"kubernetes.io/os","operator":"In","values":["linux"]}]}]}}},` +
+		`"volumes":[{"name":"conf","configMap":{"name":"c"}}],` +
+		`"initContainers":[{"name":"init","image":"i","volumeMounts":[{"name":"conf","mountPath":"/conf","subPath":"x"}]}],` +
+		`"containers":[{"name":"app","image":"a","env":[{"name":"X","value":"1"}],"volumeMounts":[{"name":"conf","mountPath":"/etc/app"}]}],` +
+		`"ephemeralContainers":[{"name":"debug","image":"d","volumeMounts":[{"name":"conf","mountPath":"/c"}]}]}}`)
+	got, err := decodePod(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var full corev1.Pod
+	if err := json.Unmarshal(raw, &full); err != nil {
+		t.Fatal(err)
+	}
+	checks := []struct {
+		field     string
+		got, want any
+	}{
+		{"annotations", got.Annotations, full.Annotations},
+		{"nodeSelector", got.Spec.NodeSelector, full.Spec.NodeSelector},
+		{"affinity", got.Spec.Affinity, full.Spec.Affinity},
+		{"imagePullSecrets", got.Spec.ImagePullSecrets, full.Spec.ImagePullSecrets},
+		{"serviceAccountName", got.Spec.ServiceAccountName, full.Spec.ServiceAccountName},
+		{"serviceAccount", got.Spec.DeprecatedServiceAccount, full.Spec.DeprecatedServiceAccount},
+		{"volume names", got.Spec.Volumes[0].Name, full.Spec.Volumes[0].Name},
+		{"containers", policy.Containers(&got.Spec), policy.Containers(&full.Spec)},
+	}
+	for _, c := range checks {
+		if !reflect.DeepEqual(c.got, c.want) {
+			t.Errorf("%s: partial decode %+v, whole decode %+v", c.field, c.got, c.want)
+		}
+	}
+	if _, err := decodePod([]byte(`{"spec":{"containers":"no"}}`)); err == nil {
+		t.Error("a pod of the wrong shape decoded without error")
+	}
 }

@@ -2,7 +2,6 @@ package webhook
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	admissionv1 "k8s.io/api/admission/v1"
@@ -22,8 +21,8 @@ func (h *Handler) pod(ctx context.Context, req admission.Request) admission.Resp
 		return admission.Allowed("")
 	}
 
-	pod := &corev1.Pod{}
-	if err := json.Unmarshal(req.Object.Raw, pod); err != nil {
+	pod, err := decodePod(req.Object.Raw)
+	if err != nil {
 		return badObject(fmt.Errorf("decoding the pod: %w", err))
 	}
 	if _, ok := pod.Annotations[annotationMirror]; ok {
@@ -38,8 +37,8 @@ func (h *Handler) pod(ctx context.Context, req admission.Request) admission.Resp
 	running := req.Operation == admissionv1.Update
 	spec := &pod.Spec
 	if running {
-		old := &corev1.Pod{}
-		if err := json.Unmarshal(req.OldObject.Raw, old); err != nil {
+		old, err := decodePod(req.OldObject.Raw)
+		if err != nil {
 			return badObject(fmt.Errorf("decoding the old pod: %w", err))
 		}
 		// A running pod's mounts cannot change, so only a changed image or
@@ -58,7 +57,7 @@ func (h *Handler) pod(ctx context.Context, req admission.Request) admission.Resp
 	m := h.judge(o, res, mutated, s.sizeLimit, running)
 	allowed := admission.Allowed("")
 	if h.endpoint == Mutating && len(m.Added) > 0 && len(o.deny) == 0 {
-		allowed = podPatch(req.Object.Raw, &pod.Spec, mutated)
+		allowed = podPatch(&pod.Spec, mutated)
 	}
 	return o.response(allowed)
 }

@@ -109,7 +109,7 @@ func expectedMutation(pod *corev1.Pod, limit string) *corev1.Pod {
 	return want
 }
 
-func decodePod(t *testing.T, raw []byte) *corev1.Pod {
+func fullPod(t *testing.T, raw []byte) *corev1.Pod {
 	t.Helper()
 	pod := &corev1.Pod{}
 	if err := json.Unmarshal(raw, pod); err != nil {
@@ -129,7 +129,7 @@ func TestMutatePatch(t *testing.T) {
 		t.Fatalf("allowed %v with %d patch operations, want a patch (%s)", resp.Allowed, len(resp.Patches), resultMessage(resp))
 	}
 	mutatedRaw := applyPatch(t, req.Object.Raw, resp)
-	if got, want := decodePod(t, mutatedRaw), expectedMutation(pod, "1Gi"); !equality.Semantic.DeepEqual(got, want) {
+	if got, want := fullPod(t, mutatedRaw), expectedMutation(pod, "1Gi"); !equality.Semantic.DeepEqual(got, want) {
 		t.Errorf("mutated pod:\n%s\nwant:\n%s", mustJSON(t, got), mustJSON(t, want))
 	}
 	for _, p := range zkPaths {
@@ -239,7 +239,7 @@ func TestSizeLimit(t *testing.T) {
 			pod := zkPod(tt.pod)
 			req := request(t, admissionv1.Create, podKind, "default", pod, nil)
 			resp := env.handle(t, Mutating, req)
-			got := decodePod(t, applyPatch(t, req.Object.Raw, resp))
+			got := fullPod(t, applyPatch(t, req.Object.Raw, resp))
 			if want := expectedMutation(pod, tt.want); !equality.Semantic.DeepEqual(got, want) {
 				t.Errorf("mutated pod:\n%s\nwant sizeLimit %s:\n%s", mustJSON(t, got), tt.want, mustJSON(t, want))
 			}
