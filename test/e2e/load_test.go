@@ -58,6 +58,9 @@ func TestLoad(t *testing.T) {
 	if os.Getenv("VOLUMEGUARD_LOAD_COMMON_ONLY") != "" {
 		loads = loads[:1]
 	}
+	if os.Getenv("VOLUMEGUARD_LOAD_MUTATED_ONLY") != "" {
+		loads = loads[1:]
+	}
 	for _, load := range loads {
 		cmd := exec.Command(loadgen, "-ca", ca, "-c", levels, "-d", duration, "-image", load.image, "-namespace", "vg-mutate",
 			"volumeguard="+vgURL, "noop=https://"+noopAddr+"/")
