@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"sort"
-	"sync"
-	"sync/atomic"
 
 	"github.com/volumeguard/volumeguard/analysis"
 	"github.com/volumeguard/volumeguard/policy"
@@ -15,27 +13,9 @@ import (
 
 // analyse analyses the groups' specs, opts.Concurrency at a time.
 func analyse(ctx context.Context, analyzer *analysis.Analyzer, groups []*group, opts Options) {
-	next := make(chan *group)
-	var done atomic.Int64
-	var wg sync.WaitGroup
-	for range max(opts.Concurrency, 1) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for g := range next {
-				analyseGroup(ctx, analyzer, g, opts.Keychains)
-				n := done.Add(1)
-				if opts.Progress != nil {
-					opts.Progress(int(n), len(groups))
-				}
-			}
-		}()
-	}
-	for _, g := range groups {
-		next <- g
-	}
-	close(next)
-	wg.Wait()
+	analysis.ForEach(len(groups), opts.Concurrency, opts.Progress, func(i int) {
+		analyseGroup(ctx, analyzer, groups[i], opts.Keychains)
+	})
 }
 
 func analyseGroup(ctx context.Context, analyzer *analysis.Analyzer, g *group, keychains KeychainSource) {

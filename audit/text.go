@@ -8,6 +8,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/resource"
 
+	"github.com/volumeguard/volumeguard/check"
 	"github.com/volumeguard/volumeguard/policy"
 )
 
@@ -71,7 +72,7 @@ func writeContainer(b *strings.Builder, fs []Finding, sizeLimit resource.Quantit
 	fmt.Fprintf(b, "  %s %q, image %s%s%s\n", first.ContainerType, first.Container, first.Image, digest, where)
 	var fixable []policy.Finding
 	for _, f := range fs {
-		line := "    VOLUME " + f.Path + ": " + reason(f)
+		line := "    VOLUME " + f.Path + ": " + check.UncoveredReason(f.Relative, f.Platforms)
 		if !uniform {
 			line += " (" + runsOn(f) + ")"
 		}
@@ -88,7 +89,7 @@ func writeContainer(b *strings.Builder, fs []Finding, sizeLimit resource.Quantit
 			where = "pod spec"
 		}
 		fmt.Fprintf(b, "    fix: cover each path with an emptyDir that has a sizeLimit, in the %s:\n", where)
-		b.WriteString(indent(policy.FixYAML(fixable, sizeLimit), "      "))
+		b.WriteString(policy.Indent(policy.FixYAML(fixable, sizeLimit), "      "))
 	}
 }
 
@@ -104,35 +105,12 @@ func runsOn(f Finding) string {
 	return s + " on " + strings.Join(f.Nodes, ", ")
 }
 
-func reason(f Finding) string {
-	var s string
-	if f.Relative {
-		s = "a relative path, no volumeMount can cover it"
-	} else {
-		s = "no volumeMount of this container covers it"
-	}
-	if len(f.Platforms) > 0 {
-		s += " (declared on " + strings.Join(f.Platforms, ", ") + ")"
-	}
-	return s
-}
-
 func sameWorkload(a, b Finding) bool {
 	return a.Namespace == b.Namespace && a.Kind == b.Kind && a.Name == b.Name
 }
 
 func sameContainer(a, b Finding) bool {
 	return a.Container == b.Container && a.ContainerType == b.ContainerType && a.Image == b.Image && a.Digest == b.Digest
-}
-
-func indent(s, prefix string) string {
-	var b strings.Builder
-	for _, l := range strings.SplitAfter(s, "\n") {
-		if l != "" {
-			b.WriteString(prefix + l)
-		}
-	}
-	return b.String()
 }
 
 func plural(n int, word string) string {

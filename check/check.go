@@ -5,8 +5,6 @@ package check
 import (
 	"context"
 	"io"
-	"sync"
-	"sync/atomic"
 
 	"github.com/volumeguard/volumeguard/analysis"
 	"github.com/volumeguard/volumeguard/workload"
@@ -60,25 +58,7 @@ func Run(ctx context.Context, analyzer *analysis.Analyzer, opts Options) *Report
 }
 
 func analyse(ctx context.Context, analyzer *analysis.Analyzer, jobs []*job, opts Options) {
-	next := make(chan *job)
-	var done atomic.Int64
-	var wg sync.WaitGroup
-	for range max(opts.Concurrency, 1) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for j := range next {
-				j.result = analyzer.Analyze(ctx, j.spec.Spec)
-				n := done.Add(1)
-				if opts.Progress != nil {
-					opts.Progress(int(n), len(jobs))
-				}
-			}
-		}()
-	}
-	for _, j := range jobs {
-		next <- j
-	}
-	close(next)
-	wg.Wait()
+	analysis.ForEach(len(jobs), opts.Concurrency, opts.Progress, func(i int) {
+		jobs[i].result = analyzer.Analyze(ctx, jobs[i].spec.Spec)
+	})
 }

@@ -54,7 +54,7 @@ func writeContainer(b *strings.Builder, fs []Finding, sizeLimit resource.Quantit
 	fmt.Fprintf(b, "  %s %q, image %s%s\n", first.ContainerType, first.Container, first.Image, digest)
 	var fixable []policy.Finding
 	for _, f := range fs {
-		fmt.Fprintf(b, "    VOLUME %s: %s\n", f.Path, reason(f))
+		fmt.Fprintf(b, "    VOLUME %s: %s\n", f.Path, UncoveredReason(f.Relative, f.Platforms))
 		if !f.finding.Fixable() {
 			fmt.Fprintf(b, "      fix: %s\n", f.finding.Fix(sizeLimit))
 			continue
@@ -63,7 +63,7 @@ func writeContainer(b *strings.Builder, fs []Finding, sizeLimit resource.Quantit
 	}
 	if len(fixable) > 0 {
 		b.WriteString("    fix: cover each path with an emptyDir that has a sizeLimit, in the pod spec:\n")
-		b.WriteString(indent(policy.FixYAML(fixable, sizeLimit), "      "))
+		b.WriteString(policy.Indent(policy.FixYAML(fixable, sizeLimit), "      "))
 	}
 }
 
@@ -76,28 +76,18 @@ func errorLine(e Error) string {
 	return fmt.Sprintf("%s: %s %s: %s", e.File, e.Kind, e.Name, e.Message)
 }
 
-func reason(f Finding) string {
+// UncoveredReason says why a declared path is a finding, for text reports.
+func UncoveredReason(relative bool, platforms []string) string {
 	var s string
-	if f.Relative {
+	if relative {
 		s = "a relative path, no volumeMount can cover it"
 	} else {
 		s = "no volumeMount of this container covers it"
 	}
-	if len(f.Platforms) > 0 {
-		s += " (declared on " + strings.Join(f.Platforms, ", ") + ")"
+	if len(platforms) > 0 {
+		s += " (declared on " + strings.Join(platforms, ", ") + ")"
 	}
 	return s
-}
-
-func indent(s, prefix string) string {
-	lines := strings.SplitAfter(s, "\n")
-	var b strings.Builder
-	for _, l := range lines {
-		if l != "" {
-			b.WriteString(prefix + l)
-		}
-	}
-	return b.String()
 }
 
 func sameObject(a, b Finding) bool {

@@ -33,7 +33,7 @@ func (f Finding) Fix(sizeLimit resource.Quantity) string {
 	case f.ContainerType == EphemeralContainer:
 		return fmt.Sprintf("use an image without VOLUME %s for the ephemeral container, or mount an existing pod volume at %s", f.Path, path.Clean(f.Path))
 	}
-	return "add an emptyDir with a sizeLimit mounted at " + path.Clean(f.Path) + " to the pod spec:\n" + indent(f.FixYAML(sizeLimit), "  ")
+	return "add an emptyDir with a sizeLimit mounted at " + path.Clean(f.Path) + " to the pod spec:\n" + Indent(f.FixYAML(sizeLimit), "  ")
 }
 
 // FixYAML is the pod spec fragment that covers the finding.
@@ -95,8 +95,8 @@ func FixYAML(findings []Finding, sizeLimit resource.Quantity) string {
 	return out
 }
 
-// indent prefixes every non-empty line of s.
-func indent(s, prefix string) string {
+// Indent prefixes every non-empty line of s, to nest FixYAML in a message.
+func Indent(s, prefix string) string {
 	var b strings.Builder
 	for _, line := range strings.SplitAfter(s, "\n") {
 		if line != "" {

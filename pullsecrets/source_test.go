@@ -205,8 +205,16 @@ func TestKeychainReadsCachesOnly(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if after := client.Actions()[before:]; len(after) != 0 {
-		t.Errorf("100 keychains sent %d API requests (%v), want 0", len(after), after)
+	// The informers' own watches may open after they report synced; what
+	// must not happen is a read per keychain.
+	var reads []string
+	for _, a := range client.Actions()[before:] {
+		if a.GetVerb() != "watch" {
+			reads = append(reads, a.GetVerb()+" "+a.GetResource().Resource)
+		}
+	}
+	if len(reads) != 0 {
+		t.Errorf("100 keychains sent %d API requests %v, want 0", len(reads), reads)
 	}
 }
 

@@ -152,17 +152,7 @@ func (o *outcome) denialMessage() string {
 	// container, rather than one per path.
 	if fix := policy.FixYAML(fixable, limit); fix != "" {
 		b.WriteString("\nfix: cover each path with an emptyDir that has a sizeLimit, in the pod spec:\n")
-		b.WriteString(strings.TrimRight(indentLines(fix, "  "), "\n"))
-	}
-	return b.String()
-}
-
-func indentLines(s, prefix string) string {
-	var b strings.Builder
-	for _, line := range strings.SplitAfter(s, "\n") {
-		if line != "" {
-			b.WriteString(prefix + line)
-		}
+		b.WriteString(strings.TrimRight(policy.Indent(fix, "  "), "\n"))
 	}
 	return b.String()
 }

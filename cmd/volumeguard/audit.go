@@ -103,11 +103,7 @@ image that cannot be read, pods that cannot be listed) or bad usage.`,
 		},
 	}
 	fs := cmd.Flags()
-	a := &o.analysis
-	fs.StringVarP(&a.output, "output", "o", "text", "output format: text or json")
-	fs.StringVar(&a.platform, "platform", "", "evaluate pods that pin no platform as OS/ARCH[/VARIANT] (default: every linux platform of an image)")
-	fs.IntVar(&a.concurrency, "concurrency", 16, "pod specs analysed, and image lookups, in parallel")
-	fs.StringVar(&a.sizeLimit, "size-limit", "1Gi", "sizeLimit shown in the suggested emptyDir fix")
+	o.analysis.addFlags(fs)
 	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig file (default: KUBECONFIG, ~/.kube/config, then in-cluster)")
 	fs.StringVar(&o.context, "context", "", "kubeconfig context to use (default: the current context)")
 	fs.StringVarP(&o.namespace, "namespace", "n", "", "audit only this namespace")
@@ -115,7 +111,6 @@ image that cannot be read, pods that cannot be listed) or bad usage.`,
 	fs.StringVarP(&o.selector, "selector", "l", "", "audit only pods matching this label selector (app=zk,tier!=cache)")
 	fs.BoolVar(&o.pullSecrets, "pull-secrets", true,
 		"read images with the imagePullSecrets of pods and of their service accounts (get on secrets and serviceaccounts) before the local docker config; false: no Secret is read")
-	a.registry.addFlags(fs)
 	return cmd
 }
 

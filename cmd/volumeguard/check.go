@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/term"
 	"k8s.io/apimachinery/pkg/api/resource"
 
@@ -67,12 +68,18 @@ image that cannot be read, a bad file) or bad usage.`,
 		},
 	}
 	fs := cmd.Flags()
+	o.addFlags(fs)
+	return cmd
+}
+
+// addFlags adds the flags that check and audit share: output, platform,
+// concurrency, size limit and the registry flags.
+func (o *checkOptions) addFlags(fs *pflag.FlagSet) {
 	fs.StringVarP(&o.output, "output", "o", "text", "output format: text or json")
 	fs.StringVar(&o.platform, "platform", "", "evaluate pods that pin no platform as OS/ARCH[/VARIANT] (default: every linux platform of an image)")
-	fs.IntVar(&o.concurrency, "concurrency", 16, "image lookups in parallel")
+	fs.IntVar(&o.concurrency, "concurrency", 16, "pod specs analysed, and image lookups, in parallel")
 	fs.StringVar(&o.sizeLimit, "size-limit", "1Gi", "sizeLimit shown in the suggested emptyDir fix")
 	o.registry.addFlags(fs)
-	return cmd
 }
 
 type checkConfig struct {
