@@ -9,7 +9,7 @@ LDFLAGS := -X main.version=$(VERSION)
 TOOLS_ENV = KUBEBUILDER_ASSETS="$$(hack/build-tools.sh envtest-dir)" \
             VOLUMEGUARD_REGISTRY_BIN="$$(hack/build-tools.sh registry-bin)"
 
-.PHONY: build test unit e2e lint tools demo bench-check bench-webhook clean
+.PHONY: build test unit e2e lint tools demo bench-check bench-webhook bench-content fuzz-content clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/volumeguard
@@ -54,6 +54,18 @@ bench-check: build tools
 # VOLUMEGUARD_LOAD_DURATION (10s) and VOLUMEGUARD_LOAD_CONCURRENCY (2,8,32) tune it.
 bench-webhook: tools
 	$(TOOLS_ENV) VOLUMEGUARD_LOAD=1 $(GO) test -count=1 -v -timeout 30m -run TestLoad ./test/e2e/ | grep -v '^[=-][=-][=-] '
+
+# Scanning a generated 200 MiB image's layers for what it ships under a
+# VOLUME path, cold and with its base layers cached (for docs/benchmarks.md).
+bench-content:
+	$(GO) test -run '^$$' -bench BenchmarkScan200MiB -benchtime 3x -benchmem ./imageinspect/volumecontent/
+
+# Fuzz the layer scanner: raw streams, then layer programs against a model.
+# FUZZTIME (2m) each.
+FUZZTIME ?= 2m
+fuzz-content:
+	$(GO) test -run '^$$' -fuzz '^FuzzScanLayer$$' -fuzztime $(FUZZTIME) ./imageinspect/volumecontent/
+	$(GO) test -run '^$$' -fuzz '^FuzzScanAgainstModel$$' -fuzztime $(FUZZTIME) ./imageinspect/volumecontent/
 
 clean:
 	rm -rf bin
