@@ -48,8 +48,11 @@ type Content struct {
 	// Path is the path asked about, absolute and clean ("/var/lib/mysql").
 	Path  string
 	State State
-	// Reason says why the State is Unknown; empty otherwise.
+	// Reason says why the State is Unknown; empty otherwise. Err is the
+	// same as an error, for errors.Is: ErrBudgetExhausted, ErrTooLarge,
+	// ErrHostileLayer, ErrDigestMismatch, context.DeadlineExceeded, ...
 	Reason string
+	Err    error
 
 	// Kind is set when the path exists (State Populated or Empty).
 	Kind Kind

@@ -3,6 +3,7 @@ package volumecontent
 import (
 	"archive/tar"
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -59,8 +60,8 @@ func TestScanIsUnknownWhenALayerCannotBeRead(t *testing.T) {
 				t.Fatalf("Scan = %+v, want Unknown", c)
 			}
 			t.Logf("reason: %s", c.Reason)
-			if tc.want != nil && !strings.Contains(c.Reason, tc.want.Error()) {
-				t.Errorf("reason %q, want it to say %q", c.Reason, tc.want)
+			if tc.want != nil && !errors.Is(c.Err, tc.want) {
+				t.Errorf("error %v, want %v", c.Err, tc.want)
 			}
 			if !strings.Contains(c.Reason, tc.wantMsg) {
 				t.Errorf("reason %q, want it to say %q", c.Reason, tc.wantMsg)

@@ -200,7 +200,7 @@ func (m *pathMerge) result() Content {
 	c := Content{Path: "/" + m.path}
 	switch {
 	case m.err != nil:
-		c.State, c.Reason = Unknown, m.err.Error()
+		c.State, c.Reason, c.Err = Unknown, m.err.Error(), m.err
 		return c
 	case m.header != nil:
 		c.UID, c.GID, c.Mode = m.header.uid, m.header.gid, m.header.mode
