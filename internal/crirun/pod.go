@@ -1,0 +1,205 @@
+package crirun
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/volumeguard/volumeguard/internal/crirun/fstree"
+)
+
+// Pod is a running pod sandbox on the host network.
+type Pod struct {
+	ID     string
+	rt     *Runtime
+	config *runtimeapi.PodSandboxConfig
+}
+
+// RunPod starts a pod sandbox on the host network (no CNI), stopped and
+// removed when the test ends, before containerd stops.
+func (r *Runtime) RunPod(t testing.TB, name string) *Pod {
+	t.Helper()
+	uid := randomHex(8)
+	cfg := &runtimeapi.PodSandboxConfig{
+		Metadata:     &runtimeapi.PodSandboxMetadata{Name: name, Namespace: "crirun", Uid: uid},
+		LogDirectory: filepath.Join(r.layout.logs(), uid),
+		Linux: &runtimeapi.LinuxPodSandboxConfig{
+			CgroupParent: r.cgroupParent,
+			SecurityContext: &runtimeapi.LinuxSandboxSecurityContext{
+				NamespaceOptions: &runtimeapi.NamespaceOption{Network: runtimeapi.NamespaceMode_NODE},
+			},
+		},
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
+	resp, err := r.RuntimeService.RunPodSandbox(ctx, &runtimeapi.RunPodSandboxRequest{Config: cfg})
+	if err != nil {
+		t.Fatalf("running pod %s: %v", name, err)
+	}
+	p := &Pod{ID: resp.GetPodSandboxId(), rt: r, config: cfg}
+	t.Cleanup(func() { p.remove(t) })
+	return p
+}
+
+func (p *Pod) remove(t testing.TB) {
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
+	if _, err := p.rt.RuntimeService.StopPodSandbox(ctx, &runtimeapi.StopPodSandboxRequest{PodSandboxId: p.ID}); err != nil {
+		t.Errorf("stopping pod %s: %v", p.ID, err)
+	}
+	if _, err := p.rt.RuntimeService.RemovePodSandbox(ctx, &runtimeapi.RemovePodSandboxRequest{PodSandboxId: p.ID}); err != nil {
+		t.Errorf("removing pod %s: %v", p.ID, err)
+	}
+}
+
+// Container is a container of a Pod.
+type Container struct {
+	ID  string
+	pod *Pod
+}
+
+// RunContainer pulls image, creates a container of it with mounts and starts
+// it. Errors of the runtime are returned, not reported: what containerd
+// refuses is a result. A created container is stopped and removed when the
+// test ends, before its pod.
+func (p *Pod) RunContainer(t testing.TB, name, image string, mounts ...*runtimeapi.Mount) (*Container, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
+	rs := p.rt.RuntimeService
+	if _, err := p.rt.ImageService.PullImage(ctx, &runtimeapi.PullImageRequest{
+		Image: &runtimeapi.ImageSpec{Image: image}, SandboxConfig: p.config,
+	}); err != nil {
+		return nil, fmt.Errorf("pulling %s: %w", image, err)
+	}
+	cfg := &runtimeapi.ContainerConfig{
+		Metadata: &runtimeapi.ContainerMetadata{Name: name},
+		Image:    &runtimeapi.ImageSpec{Image: image},
+		Mounts:   mounts,
+		LogPath:  name + ".log",
+		Linux: &runtimeapi.LinuxContainerConfig{
+			// A container of a host-network pod says so too, as the kubelet's do.
+			SecurityContext: &runtimeapi.LinuxContainerSecurityContext{
+				NamespaceOptions: &runtimeapi.NamespaceOption{Network: runtimeapi.NamespaceMode_NODE},
+			},
+		},
+	}
+	created, err := rs.CreateContainer(ctx, &runtimeapi.CreateContainerRequest{
+		PodSandboxId: p.ID, Config: cfg, SandboxConfig: p.config,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("creating container %s: %w", name, err)
+	}
+	c := &Container{ID: created.GetContainerId(), pod: p}
+	t.Cleanup(func() { c.remove(t) })
+	if _, err := rs.StartContainer(ctx, &runtimeapi.StartContainerRequest{ContainerId: c.ID}); err != nil {
+		return c, fmt.Errorf("starting container %s: %w", name, err)
+	}
+	return c, nil
+}
+
+func (c *Container) remove(t testing.TB) {
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
+	rs := c.pod.rt.RuntimeService
+	if _, err := rs.StopContainer(ctx, &runtimeapi.StopContainerRequest{ContainerId: c.ID, Timeout: 10}); err != nil {
+		t.Errorf("stopping container %s: %v", c.ID, err)
+	}
+	if _, err := rs.RemoveContainer(ctx, &runtimeapi.RemoveContainerRequest{ContainerId: c.ID}); err != nil {
+		t.Errorf("removing container %s: %v", c.ID, err)
+	}
+}
+
+// Mount is one mount of the container's runtime spec.
+type Mount struct {
+	Destination string   `json:"destination"`
+	Source      string   `json:"source"`
+	Type        string   `json:"type"`
+	Options     []string `json:"options"`
+}
+
+// containerInfo is the part of containerd's verbose container status
+// (pkg/cri/server/container_status.go, ContainerInfo) read here.
+type containerInfo struct {
+	RuntimeSpec struct {
+		Mounts []Mount `json:"mounts"`
+	} `json:"runtimeSpec"`
+}
+
+// SpecMounts are the mounts of the container's runtime spec, from the
+// verbose container status.
+func (c *Container) SpecMounts(ctx context.Context) ([]Mount, error) {
+	resp, err := c.pod.rt.RuntimeService.ContainerStatus(ctx, &runtimeapi.ContainerStatusRequest{ContainerId: c.ID, Verbose: true})
+	if err != nil {
+		return nil, fmt.Errorf("reading the status of container %s: %w", c.ID, err)
+	}
+	var info containerInfo
+	if err := json.Unmarshal([]byte(resp.GetInfo()["info"]), &info); err != nil {
+		return nil, fmt.Errorf("decoding the verbose status of container %s: %w", c.ID, err)
+	}
+	return info.RuntimeSpec.Mounts, nil
+}
+
+// VolumesDir is where containerd keeps the container's anonymous volumes.
+func (c *Container) VolumesDir() string {
+	return filepath.Join(c.pod.rt.layout.criRoot(), "containers", c.ID, "volumes")
+}
+
+// AnonymousVolumes maps each container path that got an anonymous volume to
+// its host directory. It takes them from the runtime spec's bind mounts whose
+// source lies in VolumesDir, and checks that they are exactly the
+// directories there.
+func (c *Container) AnonymousVolumes(ctx context.Context) (map[string]string, error) {
+	mounts, err := c.SpecMounts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	dir := c.VolumesDir()
+	volumes := map[string]string{}
+	var fromSpec []string
+	for _, m := range mounts {
+		if filepath.Dir(m.Source) == dir {
+			volumes[m.Destination] = m.Source
+			fromSpec = append(fromSpec, filepath.Base(m.Source))
+		}
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil && !os.IsNotExist(err) {
+		return nil, fmt.Errorf("listing %s: %w", dir, err)
+	}
+	var onDisk []string
+	for _, e := range entries {
+		onDisk = append(onDisk, e.Name())
+	}
+	sort.Strings(fromSpec)
+	sort.Strings(onDisk)
+	if strings.Join(fromSpec, ",") != strings.Join(onDisk, ",") {
+		return nil, fmt.Errorf("container %s: the spec mounts volumes %v, %s holds %v", c.ID, fromSpec, dir, onDisk)
+	}
+	return volumes, nil
+}
+
+// Tree lists dir as the container sees it (the app's `tree` inside it).
+func (c *Container) Tree(ctx context.Context, dir string) ([]fstree.Entry, error) {
+	resp, err := c.pod.rt.RuntimeService.ExecSync(ctx, &runtimeapi.ExecSyncRequest{
+		ContainerId: c.ID, Cmd: []string{AppPath, "tree", dir}, Timeout: 30,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing %s in container %s: %w", dir, c.ID, err)
+	}
+	if resp.GetExitCode() != 0 {
+		return nil, fmt.Errorf("listing %s in container %s: exit %d: %s", dir, c.ID, resp.GetExitCode(), resp.GetStderr())
+	}
+	var entries []fstree.Entry
+	if err := json.Unmarshal(resp.GetStdout(), &entries); err != nil {
+		return nil, fmt.Errorf("decoding the listing of %s in container %s: %w", dir, c.ID, err)
+	}
+	return entries, nil
+}
