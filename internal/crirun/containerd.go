@@ -37,6 +37,7 @@ type Option func(*settings)
 
 type settings struct {
 	snapshotter string
+	app         string
 }
 
 // WithSnapshotter picks containerd's snapshotter. The default, overlayfs, is
@@ -45,11 +46,17 @@ func WithSnapshotter(name string) Option {
 	return func(s *settings) { s.snapshotter = name }
 }
 
+// WithApp runs the app binary BuildApp made instead of building it again:
+// for tests that start several runtimes.
+func WithApp(path string) Option {
+	return func(s *settings) { s.app = path }
+}
+
 // callTimeout bounds each CRI call: a wedged runtime fails the test instead
 // of hanging it until go test's own timeout.
 const callTimeout = time.Minute
 
-// Start builds the app, pushes the sandbox image to a new loopback registry,
+// Start builds the app (unless WithApp), pushes the sandbox image to a new loopback registry,
 // starts containerd and waits until its CRI runtime is ready. Everything is
 // stopped and checked for leaks when the test ends (Cleanup), pods first.
 func Start(t testing.TB, opts ...Option) *Runtime {
@@ -59,9 +66,6 @@ func Start(t testing.TB, opts ...Option) *Runtime {
 		o(&s)
 	}
 	bins := requireTools(t)
-	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
-	defer cancel()
-
 	dir, err := os.MkdirTemp("", "crirun-")
 	if err != nil {
 		t.Fatal(err)
@@ -70,11 +74,10 @@ func Start(t testing.TB, opts ...Option) *Runtime {
 	// Registered first so that it runs last: after containerd stopped.
 	t.Cleanup(func() { r.checkAndRemove(t) })
 
-	app, err := buildApp(ctx, bins.goBin, r.layout.dir)
-	if err != nil {
-		t.Fatal(err)
+	if s.app == "" {
+		s.app = buildApp(t, bins.goBin, r.layout.dir)
 	}
-	if r.base, err = baseLayer(app); err != nil {
+	if r.base, err = baseLayer(s.app); err != nil {
 		t.Fatal(err)
 	}
 	r.registry = startRegistry(t)
@@ -97,10 +100,19 @@ func Start(t testing.TB, opts ...Option) *Runtime {
 	}
 	t.Cleanup(func() { conn.Close() })
 	r.RuntimeService, r.ImageService = runtimeapi.NewRuntimeServiceClient(conn), runtimeapi.NewImageServiceClient(conn)
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
 	if err := r.waitReady(ctx, proc); err != nil {
 		t.Fatalf("%v\ncontainerd's log:\n%s", err, r.logTail())
 	}
 	return r
+}
+
+// BuildApp builds the app (app/main.go) static into a temporary directory
+// of t, for WithApp. It skips or fails as Start does without the tools.
+func BuildApp(t testing.TB) string {
+	t.Helper()
+	return buildApp(t, requireTools(t).goBin, t.TempDir())
 }
 
 // tools are the binaries Start runs.

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	goruntime "runtime"
 	"strings"
+	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
@@ -43,16 +45,19 @@ func startRegistry(t interface{ Cleanup(func()) }) string {
 }
 
 // buildApp compiles the app statically for this machine into dir.
-func buildApp(ctx context.Context, goBin, dir string) (string, error) {
+func buildApp(t testing.TB, goBin, dir string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
 	out := filepath.Join(dir, "app")
 	cmd := exec.CommandContext(ctx, goBin, "build", "-trimpath", "-o", out, appPackage)
 	// No cgo: the image has no libc. GOFLAGS is cleared so that a -race in
 	// it (which needs cgo) cannot reach this build.
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+goruntime.GOARCH, "GOFLAGS=")
 	if msg, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("building %s: %w\n%s", appPackage, err, msg)
+		t.Fatalf("building %s: %v\n%s", appPackage, err, msg)
 	}
-	return out, nil
+	return out
 }
 
 // baseLayer puts the app binary at AppPath.

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -65,25 +66,99 @@ type Container struct {
 	pod *Pod
 }
 
+// ContainerSpec is a container to run: a name unique in the pod, an image
+// reference and the CRI mounts.
+type ContainerSpec struct {
+	Name   string
+	Image  string
+	Mounts []*runtimeapi.Mount
+}
+
 // RunContainer pulls image, creates a container of it with mounts and starts
-// it. Errors of the runtime are returned, not reported: what containerd
-// refuses is a result. A created container is stopped and removed when the
-// test ends, before its pod.
+// it; name must be unique in the pod. Errors of the runtime are returned, not
+// reported: what containerd refuses is a result. A created container is
+// stopped and removed when the test ends, before its pod.
 func (p *Pod) RunContainer(t testing.TB, name, image string, mounts ...*runtimeapi.Mount) (*Container, error) {
 	t.Helper()
+	cs, errs := p.RunContainers(t, ContainerSpec{Name: name, Image: image, Mounts: mounts})
+	return cs[0], errs[0]
+}
+
+// RunContainers is RunContainer for several containers at once: most of
+// starting and removing one is waiting for runc and the shim, so they are
+// started, and removed when the test ends, concurrently. The results are in
+// the order of specs.
+func (p *Pod) RunContainers(t testing.TB, specs ...ContainerSpec) ([]*Container, []error) {
+	t.Helper()
+	cs, errs := make([]*Container, len(specs)), make([]error, len(specs))
+	slots := make(chan struct{}, concurrentStarts)
+	var wg sync.WaitGroup
+	for i, spec := range specs {
+		wg.Go(func() {
+			slots <- struct{}{}
+			defer func() { <-slots }()
+			cs[i], errs[i] = p.runContainer(t, spec)
+		})
+	}
+	wg.Wait()
+	t.Cleanup(func() {
+		var wg sync.WaitGroup
+		for _, c := range cs {
+			if c != nil {
+				wg.Go(func() { c.remove(t) })
+			}
+		}
+		wg.Wait()
+	})
+	return cs, errs
+}
+
+// concurrentStarts bounds RunContainers: each start asks the sandbox's shim
+// for its state, and a busy shim makes containerd 1.6 fail (sandboxPidBug).
+const concurrentStarts = 4
+
+// startAttempts is how often runContainer tries to get past sandboxPidBug.
+const startAttempts = 3
+
+// sandboxPidBug is in the error of starting a container that containerd 1.6
+// created while its sandbox's shim did not answer a state request within 2s:
+// the tasks service then reports pid 0, and the spec joins the namespaces of
+// /proc/0 (containerd/containerd#9160). Under load on a shared machine it
+// happens; the kubelet would retry too, so runContainer does, with a new
+// container.
+const sandboxPidBug = "/proc/0/ns/"
+
+// runContainer returns the container once it is created, with the error of
+// starting it, if any.
+func (p *Pod) runContainer(t testing.TB, spec ContainerSpec) (*Container, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 	defer cancel()
-	rs := p.rt.RuntimeService
 	if _, err := p.rt.ImageService.PullImage(ctx, &runtimeapi.PullImageRequest{
-		Image: &runtimeapi.ImageSpec{Image: image}, SandboxConfig: p.config,
+		Image: &runtimeapi.ImageSpec{Image: spec.Image}, SandboxConfig: p.config,
 	}); err != nil {
-		return nil, fmt.Errorf("pulling %s: %w", image, err)
+		return nil, fmt.Errorf("pulling %s: %w", spec.Image, err)
 	}
+	for attempt := 1; ; attempt++ {
+		c, err := p.createAndStart(ctx, spec)
+		if err == nil || c == nil || attempt == startAttempts || !strings.Contains(err.Error(), sandboxPidBug) {
+			return c, err
+		}
+		t.Logf("containerd#9160 (sandbox pid 0), trying again: %v", err)
+		if err := c.delete(ctx); err != nil {
+			return c, err
+		}
+	}
+}
+
+// createAndStart returns the container once it is created, with the error of
+// starting it, if any.
+func (p *Pod) createAndStart(ctx context.Context, spec ContainerSpec) (*Container, error) {
+	rs := p.rt.RuntimeService
 	cfg := &runtimeapi.ContainerConfig{
-		Metadata: &runtimeapi.ContainerMetadata{Name: name},
-		Image:    &runtimeapi.ImageSpec{Image: image},
-		Mounts:   mounts,
-		LogPath:  name + ".log",
+		Metadata: &runtimeapi.ContainerMetadata{Name: spec.Name},
+		Image:    &runtimeapi.ImageSpec{Image: spec.Image},
+		Mounts:   spec.Mounts,
+		LogPath:  spec.Name + ".log",
 		Linux: &runtimeapi.LinuxContainerConfig{
 			// A container of a host-network pod says so too, as the kubelet's do.
 			SecurityContext: &runtimeapi.LinuxContainerSecurityContext{
@@ -95,12 +170,11 @@ func (p *Pod) RunContainer(t testing.TB, name, image string, mounts ...*runtimea
 		PodSandboxId: p.ID, Config: cfg, SandboxConfig: p.config,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("creating container %s: %w", name, err)
+		return nil, fmt.Errorf("creating container %s: %w", spec.Name, err)
 	}
 	c := &Container{ID: created.GetContainerId(), pod: p}
-	t.Cleanup(func() { c.remove(t) })
 	if _, err := rs.StartContainer(ctx, &runtimeapi.StartContainerRequest{ContainerId: c.ID}); err != nil {
-		return c, fmt.Errorf("starting container %s: %w", name, err)
+		return c, fmt.Errorf("starting container %s: %w", spec.Name, err)
 	}
 	return c, nil
 }
@@ -108,13 +182,22 @@ func (p *Pod) RunContainer(t testing.TB, name, image string, mounts ...*runtimea
 func (c *Container) remove(t testing.TB) {
 	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 	defer cancel()
+	if err := c.delete(ctx); err != nil {
+		t.Error(err)
+	}
+}
+
+// delete stops and removes the container; the app exits on SIGTERM at once,
+// so the grace period only matters when something is wrong.
+func (c *Container) delete(ctx context.Context) error {
 	rs := c.pod.rt.RuntimeService
 	if _, err := rs.StopContainer(ctx, &runtimeapi.StopContainerRequest{ContainerId: c.ID, Timeout: 10}); err != nil {
-		t.Errorf("stopping container %s: %v", c.ID, err)
+		return fmt.Errorf("stopping container %s: %w", c.ID, err)
 	}
 	if _, err := rs.RemoveContainer(ctx, &runtimeapi.RemoveContainerRequest{ContainerId: c.ID}); err != nil {
-		t.Errorf("removing container %s: %v", c.ID, err)
+		return fmt.Errorf("removing container %s: %w", c.ID, err)
 	}
+	return nil
 }
 
 // Mount is one mount of the container's runtime spec.
@@ -186,20 +269,21 @@ func (c *Container) AnonymousVolumes(ctx context.Context) (map[string]string, er
 	return volumes, nil
 }
 
-// Tree lists dir as the container sees it (the app's `tree` inside it).
-func (c *Container) Tree(ctx context.Context, dir string) ([]fstree.Entry, error) {
+// Trees lists each dir as the container sees it (the app's `tree` inside
+// it), in one exec.
+func (c *Container) Trees(ctx context.Context, dirs ...string) (map[string][]fstree.Entry, error) {
 	resp, err := c.pod.rt.RuntimeService.ExecSync(ctx, &runtimeapi.ExecSyncRequest{
-		ContainerId: c.ID, Cmd: []string{AppPath, "tree", dir}, Timeout: 30,
+		ContainerId: c.ID, Cmd: append([]string{AppPath, "tree"}, dirs...), Timeout: 30,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("listing %s in container %s: %w", dir, c.ID, err)
+		return nil, fmt.Errorf("listing %q in container %s: %w", dirs, c.ID, err)
 	}
 	if resp.GetExitCode() != 0 {
-		return nil, fmt.Errorf("listing %s in container %s: exit %d: %s", dir, c.ID, resp.GetExitCode(), resp.GetStderr())
+		return nil, fmt.Errorf("listing %q in container %s: exit %d: %s", dirs, c.ID, resp.GetExitCode(), resp.GetStderr())
 	}
-	var entries []fstree.Entry
-	if err := json.Unmarshal(resp.GetStdout(), &entries); err != nil {
-		return nil, fmt.Errorf("decoding the listing of %s in container %s: %w", dir, c.ID, err)
+	var trees map[string][]fstree.Entry
+	if err := json.Unmarshal(resp.GetStdout(), &trees); err != nil {
+		return nil, fmt.Errorf("decoding the listing of %q in container %s: %w", dirs, c.ID, err)
 	}
-	return entries, nil
+	return trees, nil
 }

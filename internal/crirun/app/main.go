@@ -1,8 +1,9 @@
 // Command app is the only program in crirun's images, built static: the
 // sandbox (pause) container and the test containers run it.
 //
-//	app             wait for SIGTERM or SIGINT, then exit 0
-//	app tree DIR    print DIR's tree (fstree.List) as JSON: what the container sees
+//	app                wait for SIGTERM or SIGINT, then exit 0
+//	app tree DIR...    print each DIR's tree (fstree.List) as one JSON object
+//	                   keyed by DIR: what the container sees
 package main
 
 import (
@@ -16,8 +17,8 @@ import (
 )
 
 func main() {
-	if len(os.Args) == 3 && os.Args[1] == "tree" {
-		if err := printTree(os.Args[2]); err != nil {
+	if len(os.Args) > 2 && os.Args[1] == "tree" {
+		if err := printTrees(os.Args[2:]); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
@@ -30,10 +31,14 @@ func main() {
 	<-stop
 }
 
-func printTree(dir string) error {
-	entries, err := fstree.List(dir)
-	if err != nil {
-		return err
+func printTrees(dirs []string) error {
+	trees := map[string][]fstree.Entry{}
+	for _, dir := range dirs {
+		entries, err := fstree.List(dir)
+		if err != nil {
+			return err
+		}
+		trees[dir] = entries
 	}
-	return json.NewEncoder(os.Stdout).Encode(entries)
+	return json.NewEncoder(os.Stdout).Encode(trees)
 }
