@@ -26,7 +26,8 @@ type Runtime struct {
 	ImageService   runtimeapi.ImageServiceClient
 
 	layout       layout
-	registry     string // host:port
+	lock         *os.File // claim's: held while the instance lives
+	registry     string   // host:port
 	base         v1.Layer
 	cgroupParent string // every pod's, so that cleanup knows what to check
 	snapshotter  string
@@ -56,9 +57,12 @@ func WithApp(path string) Option {
 // of hanging it until go test's own timeout.
 const callTimeout = time.Minute
 
-// Start builds the app (unless WithApp), pushes the sandbox image to a new loopback registry,
-// starts containerd and waits until its CRI runtime is ready. Everything is
-// stopped and checked for leaks when the test ends (Cleanup), pods first.
+// Start builds the app (unless WithApp), pushes the sandbox image to a new
+// loopback registry, starts containerd and waits until its CRI runtime is
+// ready. Everything is stopped and checked for leaks when the test ends
+// (Cleanup), pods first. A test process that dies before its cleanups run
+// (interrupted, timed out) leaves containerd, shims, containers, mounts and
+// cgroups behind: the next Start on the machine removes them (sweepStale).
 func Start(t testing.TB, opts ...Option) *Runtime {
 	t.Helper()
 	s := settings{snapshotter: "overlayfs"}
@@ -66,13 +70,21 @@ func Start(t testing.TB, opts ...Option) *Runtime {
 		o(&s)
 	}
 	bins := requireTools(t)
+	sweepStale(t)
 	dir, err := os.MkdirTemp("", "crirun-")
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := &Runtime{layout: layout{dir: dir}, snapshotter: s.snapshotter, cgroupParent: "/crirun-" + randomHex(6)}
+	if r.lock, err = claim(dir, r.cgroupParent); err != nil {
+		os.RemoveAll(dir)
+		t.Fatal(err)
+	}
 	// Registered first so that it runs last: after containerd stopped.
-	t.Cleanup(func() { r.checkAndRemove(t) })
+	t.Cleanup(func() {
+		r.checkAndRemove(t)
+		r.lock.Close()
+	})
 
 	if s.app == "" {
 		s.app = buildApp(t, bins.goBin, r.layout.dir)
@@ -186,9 +198,6 @@ func (r *Runtime) startProcess(bin string) (*process, error) {
 	// to copy the image's content into anonymous volumes; there, a leftover
 	// mount is one the leak check sees.
 	cmd.Env = append(os.Environ(), "TMPDIR="+r.layout.tmp())
-	// Its own process group: a Ctrl-C of go test reaches the test, which
-	// then removes the pods before stopping containerd.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting containerd: %w", err)
 	}
