@@ -14,9 +14,10 @@ TOOLS_ENV = KUBEBUILDER_ASSETS="$$(hack/build-tools.sh envtest-dir)" \
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/volumeguard
 
-# Every test: unit, integration (real registry) and end-to-end (real
-# kube-apiserver). VOLUMEGUARD_REQUIRE_TOOLS turns a missing binary into a
-# failure instead of a skip.
+# Every test: unit, integration (real registry), end-to-end (real
+# kube-apiserver) and runtime (real containerd and runc, as root:
+# hack/install-runtime.sh). VOLUMEGUARD_REQUIRE_TOOLS turns a missing binary
+# into a failure instead of a skip.
 test: tools
 	$(TOOLS_ENV) VOLUMEGUARD_REQUIRE_TOOLS=1 $(GO) test -race -count=1 ./...
 
