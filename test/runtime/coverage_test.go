@@ -149,7 +149,7 @@ func testCoverage(t *testing.T, rt *crirun.Runtime, pod *crirun.Pod) {
 	visible := visibleSources(t, c, anonymous, mounts)
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got := sortedKeys(outOfCase(i, anonymous))
+			got := slices.Sorted(maps.Keys(outOfCase(i, anonymous)))
 			if !slices.Equal(got, tc.anonymous) {
 				t.Errorf("anonymous volumes at %q, want %q", got, tc.anonymous)
 			}
@@ -283,13 +283,4 @@ func cleanSet(paths []string) []string {
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
