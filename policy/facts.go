@@ -69,7 +69,8 @@ type Finding struct {
 func (f Finding) PlatformNames() string {
 	names := make([]string, len(f.Platforms))
 	for i, p := range f.Platforms {
-		names[i] = p.String()
+		// Platform fields come from the image too.
+		names[i] = QuotePath(p.String())
 	}
 	return strings.Join(names, ", ")
 }

@@ -3,6 +3,7 @@ package policy
 import (
 	"path"
 	"slices"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 )
@@ -56,10 +57,15 @@ type declared struct {
 
 func containerFindings(c ContainerRef, facts ImageFacts, constraint PlatformConstraint) []Finding {
 	platforms := selectPlatforms(facts.Platforms, constraint)
+	volumes := declaredVolumes(platforms)
+	if len(volumes) == 0 {
+		return nil
+	}
+	mounted := mountedPaths(c.Mounts)
 	var out []Finding
-	for _, d := range declaredVolumes(platforms) {
+	for _, d := range volumes {
 		relative := !path.IsAbs(d.path)
-		if !relative && covered(c.Mounts, d.path) {
+		if !relative && mounted[path.Clean(d.path)] {
 			continue
 		}
 		f := Finding{
@@ -121,26 +127,18 @@ func declaredVolumes(platforms []PlatformVolumes) []declared {
 			}
 		}
 	}
-	slices.SortFunc(out, func(a, b declared) int {
-		switch {
-		case a.path < b.path:
-			return -1
-		case a.path > b.path:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(out, func(a, b declared) int { return strings.Compare(a.path, b.path) })
 	return out
 }
 
-// covered applies the runtimes' exact rule: a mount covers a volume only when
-// the cleaned paths are equal. A mount on a parent directory does not.
-func covered(mounts []corev1.VolumeMount, volume string) bool {
-	want := path.Clean(volume)
+// mountedPaths applies the runtimes' exact rule: a mount covers a volume
+// only when the cleaned paths are equal (a mount on a parent directory does
+// not). Indexing the cleaned mount paths once keeps a container linear in
+// its mounts plus its declared volumes.
+func mountedPaths(mounts []corev1.VolumeMount) map[string]bool {
+	out := make(map[string]bool, len(mounts))
 	for _, m := range mounts {
-		if path.Clean(m.MountPath) == want {
-			return true
-		}
+		out[path.Clean(m.MountPath)] = true
 	}
-	return false
+	return out
 }

@@ -11,7 +11,7 @@ import (
 // Problem says in one sentence what is wrong, naming container, image and path.
 func (f Finding) Problem() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %q (image %q) declares VOLUME %s", f.ContainerType, f.Container, f.Image, f.Path)
+	fmt.Fprintf(&b, "%s %q (image %q) declares VOLUME %s", f.ContainerType, f.Container, f.Image, QuotePath(f.Path))
 	if len(f.Platforms) > 0 {
 		fmt.Fprintf(&b, " on %s", f.PlatformNames())
 	}
@@ -30,10 +30,12 @@ func (f Finding) Fix(sizeLimit resource.Quantity) string {
 	switch {
 	case f.Relative:
 		return fmt.Sprintf("rebuild image %q with an absolute VOLUME path, or without the VOLUME", f.Image)
+	case f.Unmountable() != "":
+		return fmt.Sprintf("rebuild image %q without VOLUME %s: %s", f.Image, QuotePath(f.Path), f.Unmountable())
 	case f.ContainerType == EphemeralContainer:
-		return fmt.Sprintf("use an image without VOLUME %s for the ephemeral container, or mount an existing pod volume at %s", f.Path, path.Clean(f.Path))
+		return fmt.Sprintf("use an image without VOLUME %s for the ephemeral container, or mount an existing pod volume at %s", QuotePath(f.Path), QuotePath(path.Clean(f.Path)))
 	}
-	return "add an emptyDir with a sizeLimit mounted at " + path.Clean(f.Path) + " to the pod spec:\n" + Indent(f.FixYAML(sizeLimit), "  ")
+	return "add an emptyDir with a sizeLimit mounted at " + QuotePath(path.Clean(f.Path)) + " to the pod spec:\n" + Indent(f.FixYAML(sizeLimit), "  ")
 }
 
 // FixYAML is the pod spec fragment that covers the finding.
@@ -41,58 +43,57 @@ func (f Finding) FixYAML(sizeLimit resource.Quantity) string {
 	return FixYAML([]Finding{f}, sizeLimit)
 }
 
-// Fixable reports whether a volumeMount can cover the finding at all.
-func (f Finding) Fixable() bool {
-	return !f.Relative && f.ContainerType != EphemeralContainer
-}
-
 // FixYAML is one pod spec fragment covering every fixable finding: the
 // emptyDir volumes, then the mounts grouped by container, with the names
-// Mutate would give them. It is "" when nothing is fixable.
+// Mutate would give them. It is "" when nothing is fixable. Every name and
+// path is a YAML scalar that parses back to exactly itself, whatever the
+// image or the manifest put in it.
 func FixYAML(findings []Finding, sizeLimit resource.Quantity) string {
+	type group struct {
+		key    containerKey
+		mounts strings.Builder
+	}
 	var volumes strings.Builder
-	mounts := map[ContainerType]map[string]*strings.Builder{}
-	var order [][2]string
+	groups := map[containerKey]*group{}
+	var order []*group
 	for _, f := range findings {
 		if !f.Fixable() {
 			continue
 		}
 		mountPath := path.Clean(f.Path)
-		name := VolumeName(f.ContainerType, f.Container, mountPath)
+		name := yamlScalar(VolumeName(f.ContainerType, f.Container, mountPath))
 		fmt.Fprintf(&volumes, "- name: %s\n  emptyDir:\n    sizeLimit: %s\n", name, sizeLimit.String())
-		if mounts[f.ContainerType] == nil {
-			mounts[f.ContainerType] = map[string]*strings.Builder{}
+		k := containerKey{f.ContainerType, f.Container}
+		g := groups[k]
+		if g == nil {
+			g = &group{key: k}
+			groups[k] = g
+			order = append(order, g)
 		}
-		b := mounts[f.ContainerType][f.Container]
-		if b == nil {
-			b = &strings.Builder{}
-			mounts[f.ContainerType][f.Container] = b
-			order = append(order, [2]string{string(f.ContainerType), f.Container})
-		}
-		fmt.Fprintf(b, "  - name: %s\n    mountPath: %s\n", name, mountPath)
+		fmt.Fprintf(&g.mounts, "  - name: %s\n    mountPath: %s\n", name, yamlScalar(mountPath))
 	}
 	if volumes.Len() == 0 {
 		return ""
 	}
-	out := "volumes:\n" + volumes.String()
-	for _, list := range []ContainerType{InitContainer, Container} {
-		key := "containers"
-		if list == InitContainer {
-			key = "initContainers"
-		}
+	var b strings.Builder
+	b.WriteString("volumes:\n" + volumes.String())
+	for _, list := range []struct {
+		t   ContainerType
+		key string
+	}{{InitContainer, "initContainers"}, {Container, "containers"}} {
 		header := false
-		for _, o := range order {
-			if o[0] != string(list) {
+		for _, g := range order {
+			if g.key.t != list.t {
 				continue
 			}
 			if !header {
-				out += key + ":\n"
+				b.WriteString(list.key + ":\n")
 				header = true
 			}
-			out += "- name: " + o[1] + "\n  volumeMounts:\n" + mounts[list][o[1]].String()
+			b.WriteString("- name: " + yamlScalar(g.key.name) + "\n  volumeMounts:\n" + g.mounts.String())
 		}
 	}
-	return out
+	return b.String()
 }
 
 // Indent prefixes every non-empty line of s, to nest FixYAML in a message.

@@ -1,8 +1,6 @@
 package policy
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"path"
 	"strings"
@@ -10,6 +8,21 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 )
+
+// MaxAddedVolumes bounds the emptyDirs volumeguard adds to one pod spec.
+// Real images declare a handful of VOLUMEs (zookeeper three), so even ten
+// containers with a dozen each stay far below it; a hostile image declaring
+// thousands would otherwise grow the pod, the JSON patch (about 250 bytes a
+// volume and mount) and the kubelet's mounts without end. At 128 the patch
+// stays near 32 KiB, far inside the API server's 3 MiB request limit, and
+// the work of one admission is bounded whatever the image cap upstream is.
+// Findings past the bound are Unfixable, with a reason that says so.
+const MaxAddedVolumes = 128
+
+// addedPrefix starts every name VolumeName makes. emptyDirs named so count
+// against MaxAddedVolumes, so that a second pass (reinvocation) does not add
+// another 128 and stays a no-op.
+const addedPrefix = "vg-"
 
 // Unfixable says why a finding cannot be covered by mutation.
 type Unfixable struct {
@@ -34,116 +47,123 @@ type Mutation struct {
 // sizeLimit, and a volumeMount in the finding's container, so the kubelet
 // accounts for and limits what the container writes there. It is idempotent:
 // a finding whose path is already mounted in its container is left alone, so
-// applying the same findings twice changes the spec once.
+// applying the same findings twice changes the spec once. It runs in time
+// linear in the findings and the spec, and adds at most MaxAddedVolumes.
 func Mutate(spec *corev1.PodSpec, findings []Finding, sizeLimit resource.Quantity) Mutation {
 	var m Mutation
-	taken := map[string]bool{}
-	for _, v := range spec.Volumes {
-		taken[v.Name] = true
+	if len(findings) == 0 {
+		return m
 	}
+	unfixable := func(f Finding, reason string) {
+		m.Unfixable = append(m.Unfixable, Unfixable{Finding: f, Reason: reason})
+	}
+	names := newVolumeNames(spec.Volumes)
+	containers := newContainerIndex(spec)
+	budget := MaxAddedVolumes - addedBefore(spec.Volumes)
 	for _, f := range findings {
-		if reason := unfixableReason(f); reason != "" {
-			m.Unfixable = append(m.Unfixable, Unfixable{Finding: f, Reason: reason})
+		if reason := f.unfixableReason(); reason != "" {
+			unfixable(f, reason)
 			continue
 		}
-		mounts := containerMounts(spec, f.ContainerType, f.Container)
-		if mounts == nil {
-			m.Unfixable = append(m.Unfixable, Unfixable{Finding: f, Reason: "the pod has no such container"})
+		c := containers.get(f.ContainerType, f.Container)
+		if c == nil {
+			unfixable(f, "the pod has no such container")
 			continue
 		}
 		mountPath := path.Clean(f.Path)
-		if covered(*mounts, mountPath) {
+		switch {
+		case c.mounted[mountPath]:
+			continue
+		case c.devices[mountPath]:
+			// The API server refuses a volumeMount at a volumeDevice's path.
+			unfixable(f, "a volumeDevice of this container uses this path, and the API server refuses a volumeMount there; use an image without this VOLUME")
+			continue
+		case budget <= 0:
+			unfixable(f, fmt.Sprintf("volumeguard adds at most %d emptyDirs to a pod, and this pod needs more; mount a volume at this path yourself, or use an image with fewer VOLUMEs", MaxAddedVolumes))
 			continue
 		}
-		name := uniqueName(VolumeName(f.ContainerType, f.Container, mountPath), taken)
-		taken[name] = true
+		budget--
+		name := names.claim(VolumeName(f.ContainerType, f.Container, mountPath))
 		limit := sizeLimit.DeepCopy()
 		spec.Volumes = append(spec.Volumes, corev1.Volume{
 			Name:         name,
 			VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{SizeLimit: &limit}},
 		})
-		*mounts = append(*mounts, corev1.VolumeMount{Name: name, MountPath: mountPath})
+		*c.mounts = append(*c.mounts, corev1.VolumeMount{Name: name, MountPath: mountPath})
+		c.mounted[mountPath] = true
 		m.Added = append(m.Added, Added{Finding: f, VolumeName: name, MountPath: mountPath})
 	}
 	return m
 }
 
-func unfixableReason(f Finding) string {
-	switch {
-	case f.Relative:
-		return "the image declares a relative VOLUME, which runtimes compare before making it absolute, so no mount can cover it; rebuild the image with an absolute VOLUME path"
-	case f.ContainerType == EphemeralContainer:
-		return "ephemeral containers are added to running pods, whose volumes cannot change; mount an existing pod volume at this path or use an image without the VOLUME"
+// addedBefore counts the emptyDirs an earlier pass of Mutate added.
+func addedBefore(volumes []corev1.Volume) int {
+	n := 0
+	for _, v := range volumes {
+		if v.EmptyDir != nil && strings.HasPrefix(v.Name, addedPrefix) {
+			n++
+		}
 	}
-	return ""
+	return n
 }
 
-// containerMounts returns a pointer to the mounts of the named container so
-// the caller can append to them, or nil when there is no such container.
-func containerMounts(spec *corev1.PodSpec, t ContainerType, name string) *[]corev1.VolumeMount {
-	var list []corev1.Container
-	switch t {
-	case Container:
-		list = spec.Containers
-	case InitContainer:
-		list = spec.InitContainers
-	default:
+type containerKey struct {
+	t    ContainerType
+	name string
+}
+
+// indexedContainer is one container's mounts, to append to, with the
+// cleaned paths of its mounts and devices, to look up in constant time.
+type indexedContainer struct {
+	mounts  *[]corev1.VolumeMount
+	mounted map[string]bool
+	devices map[string]bool
+}
+
+// containerIndex finds the containers Mutate may change by type and name,
+// and indexes each one's paths the first time a finding names it, so that
+// containers without findings cost nothing.
+type containerIndex struct {
+	containers map[containerKey]*corev1.Container
+	indexed    map[containerKey]*indexedContainer
+}
+
+func newContainerIndex(spec *corev1.PodSpec) *containerIndex {
+	x := &containerIndex{containers: map[containerKey]*corev1.Container{}, indexed: map[containerKey]*indexedContainer{}}
+	x.add(InitContainer, spec.InitContainers)
+	x.add(Container, spec.Containers)
+	return x
+}
+
+func (x *containerIndex) add(t ContainerType, list []corev1.Container) {
+	for i := range list {
+		k := containerKey{t, list[i].Name}
+		// The first of duplicate names wins, as it always did; the API
+		// server refuses such a pod anyway.
+		if _, dup := x.containers[k]; !dup {
+			x.containers[k] = &list[i]
+		}
+	}
+}
+
+// get returns the named container, or nil when there is none (ephemeral
+// containers are never here: their pod's volumes cannot change).
+func (x *containerIndex) get(t ContainerType, name string) *indexedContainer {
+	k := containerKey{t, name}
+	if c, ok := x.indexed[k]; ok {
+		return c
+	}
+	ctr := x.containers[k]
+	if ctr == nil {
 		return nil
 	}
-	for i := range list {
-		if list[i].Name == name {
-			return &list[i].VolumeMounts
-		}
+	c := &indexedContainer{mounts: &ctr.VolumeMounts, mounted: make(map[string]bool, len(ctr.VolumeMounts)), devices: map[string]bool{}}
+	for _, vm := range ctr.VolumeMounts {
+		c.mounted[path.Clean(vm.MountPath)] = true
 	}
-	return nil
-}
-
-// maxVolumeName is the DNS-1123 label limit that pod volume names obey.
-const maxVolumeName = 63
-
-// VolumeName is the deterministic name of the emptyDir covering path in a
-// container: readable ("vg-zk-data-"), then a hash of container type, name
-// and path so that two findings never share a name.
-func VolumeName(t ContainerType, container, mountPath string) string {
-	sum := sha256.Sum256([]byte(string(t) + "\x00" + container + "\x00" + mountPath))
-	hash := hex.EncodeToString(sum[:])[:8]
-	readable := "vg-" + slug(container) + "-" + slug(mountPath)
-	if max := maxVolumeName - len(hash) - 1; len(readable) > max {
-		readable = readable[:max]
+	for _, d := range ctr.VolumeDevices {
+		c.devices[path.Clean(d.DevicePath)] = true
 	}
-	return strings.TrimRight(readable, "-") + "-" + hash
-}
-
-// uniqueName appends -2, -3, ... when a pod already uses the name for a
-// volume of its own; the result depends only on the spec, so it is stable.
-func uniqueName(name string, taken map[string]bool) string {
-	if !taken[name] {
-		return name
-	}
-	for i := 2; ; i++ {
-		suffix := fmt.Sprintf("-%d", i)
-		candidate := name[:min(len(name), maxVolumeName-len(suffix))] + suffix
-		if !taken[candidate] {
-			return candidate
-		}
-	}
-}
-
-// slug keeps lower-case letters and digits and turns every other run of
-// characters into a single dash.
-func slug(s string) string {
-	var b strings.Builder
-	dash := false
-	for _, r := range strings.ToLower(s) {
-		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
-			b.WriteRune(r)
-			dash = false
-			continue
-		}
-		if !dash && b.Len() > 0 {
-			b.WriteByte('-')
-			dash = true
-		}
-	}
-	return strings.TrimRight(b.String(), "-")
+	x.indexed[k] = c
+	return c
 }
