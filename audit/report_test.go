@@ -148,3 +148,19 @@ func sig(p *corev1.Pod) string {
 	spec, _ := analysedSpec(p)
 	return signature(spec)
 }
+
+func TestWriteTextQuotesImagePaths(t *testing.T) {
+	f := newFinding(Workload{"data", "Deployment", "app"}, policy.Finding{Container: "app", ContainerType: policy.Container, Image: "img", Path: "/data\r\nerror: none"})
+	f.Pods = 1
+	var buf bytes.Buffer
+	if err := WriteText(&buf, &Report{Findings: []Finding{*f}}, resource.MustParse("1Gi")); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	if !strings.Contains(out, `VOLUME "/data\r\nerror: none": no volumeMount`) || !strings.Contains(out, `mountPath: "/data\r\nerror: none"`) {
+		t.Errorf("text does not quote the path:\n%s", out)
+	}
+	if strings.Contains(out, "\nerror: none") {
+		t.Errorf("text prints the path raw:\n%q", out)
+	}
+}

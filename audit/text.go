@@ -72,7 +72,7 @@ func writeContainer(b *strings.Builder, fs []Finding, sizeLimit resource.Quantit
 	fmt.Fprintf(b, "  %s %q, image %s%s%s\n", first.ContainerType, first.Container, first.Image, digest, where)
 	var fixable []policy.Finding
 	for _, f := range fs {
-		line := "    VOLUME " + f.Path + ": " + check.UncoveredReason(f.Relative, f.Platforms)
+		line := "    VOLUME " + policy.QuotePath(f.Path) + ": " + check.UncoveredReason(f.Relative, f.Platforms)
 		if !uniform {
 			line += " (" + runsOn(f) + ")"
 		}

@@ -54,7 +54,7 @@ func writeContainer(b *strings.Builder, fs []Finding, sizeLimit resource.Quantit
 	fmt.Fprintf(b, "  %s %q, image %s%s\n", first.ContainerType, first.Container, first.Image, digest)
 	var fixable []policy.Finding
 	for _, f := range fs {
-		fmt.Fprintf(b, "    VOLUME %s: %s\n", f.Path, UncoveredReason(f.Relative, f.Platforms))
+		fmt.Fprintf(b, "    VOLUME %s: %s\n", policy.QuotePath(f.Path), UncoveredReason(f.Relative, f.Platforms))
 		if !f.finding.Fixable() {
 			fmt.Fprintf(b, "      fix: %s\n", f.finding.Fix(sizeLimit))
 			continue
@@ -85,7 +85,11 @@ func UncoveredReason(relative bool, platforms []string) string {
 		s = "no volumeMount of this container covers it"
 	}
 	if len(platforms) > 0 {
-		s += " (declared on " + strings.Join(platforms, ", ") + ")"
+		quoted := make([]string, len(platforms))
+		for i, p := range platforms {
+			quoted[i] = policy.QuotePath(p) // they come from the image
+		}
+		s += " (declared on " + strings.Join(quoted, ", ") + ")"
 	}
 	return s
 }

@@ -52,9 +52,9 @@ func shortImage(image string) string {
 
 // anonymousAt says where the runtime creates the anonymous volume.
 func anonymousAt(f policy.Finding) string {
-	where := "an anonymous volume at " + f.Path
+	where := "an anonymous volume at " + policy.QuotePath(f.Path)
 	if f.Relative {
-		where = "an anonymous volume for the relative VOLUME " + f.Path
+		where = "an anonymous volume for the relative VOLUME " + policy.QuotePath(f.Path)
 	}
 	if len(f.Platforms) > 0 {
 		where += " on " + f.PlatformNames()
@@ -74,13 +74,13 @@ func (s subject) wouldCreate(f policy.Finding, hint string) string {
 // added is the warning for an emptyDir that /mutate added to the pod.
 func (s subject) added(a policy.Added, limit resource.Quantity) string {
 	return fmt.Sprintf("volumeguard: added emptyDir %q (sizeLimit %s) at %s to %s, which declares VOLUME %s",
-		a.VolumeName, limit.String(), a.MountPath, container(a.Finding), a.Finding.Path)
+		a.VolumeName, limit.String(), policy.QuotePath(a.MountPath), container(a.Finding), policy.QuotePath(a.Finding.Path))
 }
 
 // willGet is the warning for a workload whose pods /mutate will change.
 func (s subject) willGet(a policy.Added, limit resource.Quantity) string {
 	return fmt.Sprintf("volumeguard: pods of %s %q will get an emptyDir (sizeLimit %s) at %s (%s declares VOLUME %s)",
-		s.kind, s.name, limit.String(), a.MountPath, container(a.Finding), a.Finding.Path)
+		s.kind, s.name, limit.String(), policy.QuotePath(a.MountPath), container(a.Finding), policy.QuotePath(a.Finding.Path))
 }
 
 func (s subject) imageErrorWarning(e *analysis.ImageError) string {
@@ -97,18 +97,30 @@ func fixHint(f policy.Finding) string {
 	switch {
 	case f.Relative:
 		return "no volumeMount can cover a relative VOLUME; fix: rebuild the image with an absolute VOLUME path"
+	case f.Unmountable() != "":
+		return "no volumeMount can cover it (" + f.Unmountable() + "); fix: rebuild the image without this VOLUME"
 	case f.ContainerType == policy.EphemeralContainer:
-		return "volumes cannot be added to a running pod; fix: mount an existing pod volume at " + path.Clean(f.Path) + ", or use an image without this VOLUME"
+		return "volumes cannot be added to a running pod; fix: mount an existing pod volume at " + policy.QuotePath(path.Clean(f.Path)) + ", or use an image without this VOLUME"
 	}
-	return "fix: mount an emptyDir with a sizeLimit at " + path.Clean(f.Path)
+	return "fix: mount an emptyDir with a sizeLimit at " + policy.QuotePath(path.Clean(f.Path))
 }
 
 // runningHint is the short fix of a finding in a pod that exists already.
 func runningHint(f policy.Finding) string {
-	if f.Relative || f.ContainerType == policy.EphemeralContainer {
+	if !f.Fixable() {
 		return fixHint(f)
 	}
-	return "volumes cannot be added to a running pod; fix: add an emptyDir at " + path.Clean(f.Path) + " to the pod's template and recreate the pod"
+	return "volumes cannot be added to a running pod; fix: add an emptyDir at " + policy.QuotePath(path.Clean(f.Path)) + " to the pod's template and recreate the pod"
+}
+
+// unfixedHint is the hint for a finding Mutate left uncovered: why, when
+// the pod itself stood in the way (a volumeDevice there, too many paths),
+// else the finding's own fix.
+func unfixedHint(u policy.Unfixable) string {
+	if u.Finding.Fixable() {
+		return u.Reason
+	}
+	return fixHint(u.Finding)
 }
 
 func notMutatedHint(f policy.Finding) string {

@@ -99,3 +99,39 @@ func TestBudget(t *testing.T) {
 		})
 	}
 }
+
+// TestMessagesQuoteImagePaths: a VOLUME path holding a newline or an ESC
+// sequence is printed quoted in warnings and denials, never raw, and a path
+// that cleans to / is never mounted.
+func TestMessagesQuoteImagePaths(t *testing.T) {
+	const hostile = "/data\n\x1b[32mvolumeguard: ok"
+	pod := func(env *testEnv) *corev1.Pod {
+		env.inspector.volumes["hostile:1"] = []string{hostile, "/.."}
+		return &corev1.Pod{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "hostile:1"}}}}
+	}
+	quoted := `"/data\n\x1b[32mvolumeguard: ok"`
+	for _, mode := range []Mode{ModeAudit, ModeMutate, ModeEnforce} {
+		t.Run(string(mode), func(t *testing.T) {
+			env := newEnv(mode, nil)
+			endpoint := Validating
+			if mode == ModeMutate {
+				endpoint = Mutating
+			}
+			resp := env.handle(t, endpoint, request(t, admissionv1.Create, podKind, "default", pod(env), nil))
+			texts := append([]string{resultMessage(resp)}, resp.Warnings...)
+			all := strings.Join(texts, "\n")
+			if !strings.Contains(all, quoted) {
+				t.Errorf("no message names the path quoted as %s:\n%s", quoted, all)
+			}
+			if strings.Contains(all, "\x1b") || strings.Contains(all, "\nvolumeguard: ok") {
+				t.Errorf("a message prints the path raw:\n%q", all)
+			}
+			if !strings.Contains(all, "a mount at / would hide") {
+				t.Errorf("no message says why VOLUME /.. is not covered:\n%s", all)
+			}
+			if patch := string(mustJSON(t, resp.Patches)); strings.Contains(patch, `"mountPath":"/"`) {
+				t.Errorf("mutation mounts at /: %s", patch)
+			}
+		})
+	}
+}

@@ -59,7 +59,7 @@ func (h *Handler) judge(o *outcome, res analysis.Result, spec *corev1.PodSpec, l
 			o.warn(o.addedWarning(a, limit))
 		}
 		for _, u := range m.Unfixable {
-			o.warn(o.subject.wouldCreate(u.Finding, fixHint(u.Finding)))
+			o.warn(o.subject.wouldCreate(u.Finding, unfixedHint(u)))
 		}
 	}
 	for _, e := range res.Errors {

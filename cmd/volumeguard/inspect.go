@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/volumeguard/volumeguard/imageinspect"
+	"github.com/volumeguard/volumeguard/policy"
 )
 
 type inspectOptions struct {
@@ -82,9 +83,15 @@ func writeInspectText(s streams, img inspected) error {
 	for _, p := range img.Platforms {
 		volumes := "(no VOLUME)"
 		if len(p.Volumes) > 0 {
-			volumes = strings.Join(p.Volumes, " ")
+			// Paths and platforms come from the image: quoted where they
+			// hold anything but plain text (a space, a newline, an ESC).
+			quoted := make([]string, len(p.Volumes))
+			for i, v := range p.Volumes {
+				quoted[i] = policy.QuotePath(v)
+			}
+			volumes = strings.Join(quoted, " ")
 		}
-		fmt.Fprintf(&b, "%-16s %s\n", p.Platform, volumes)
+		fmt.Fprintf(&b, "%-16s %s\n", policy.QuotePath(p.Platform), volumes)
 	}
 	_, err := fmt.Fprint(s.out, b.String())
 	return err
