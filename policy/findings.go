@@ -62,7 +62,7 @@ func containerFindings(c ContainerRef, facts ImageFacts, constraint PlatformCons
 		return nil
 	}
 	mounted := mountedPaths(c.Mounts)
-	var out []Finding
+	out := make([]Finding, 0, len(volumes))
 	for _, d := range volumes {
 		relative := !path.IsAbs(d.path)
 		if !relative && mounted[path.Clean(d.path)] {
