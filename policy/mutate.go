@@ -1,8 +1,8 @@
 package policy
 
 import (
-	"fmt"
 	"path"
+	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -60,6 +60,7 @@ func Mutate(spec *corev1.PodSpec, findings []Finding, sizeLimit resource.Quantit
 	names := newVolumeNames(spec.Volumes)
 	containers := newContainerIndex(spec)
 	budget := MaxAddedVolumes - addedBefore(spec.Volumes)
+	overBudget := "volumeguard adds at most " + strconv.Itoa(MaxAddedVolumes) + " emptyDirs to a pod, and this pod needs more; mount a volume at this path yourself, or use an image with fewer VOLUMEs"
 	for _, f := range findings {
 		if reason := f.unfixableReason(); reason != "" {
 			unfixable(f, reason)
@@ -79,7 +80,7 @@ func Mutate(spec *corev1.PodSpec, findings []Finding, sizeLimit resource.Quantit
 			unfixable(f, "a volumeDevice of this container uses this path, and the API server refuses a volumeMount there; use an image without this VOLUME")
 			continue
 		case budget <= 0:
-			unfixable(f, fmt.Sprintf("volumeguard adds at most %d emptyDirs to a pod, and this pod needs more; mount a volume at this path yourself, or use an image with fewer VOLUMEs", MaxAddedVolumes))
+			unfixable(f, overBudget)
 			continue
 		}
 		budget--
