@@ -138,7 +138,15 @@ func declaredVolumes(platforms []PlatformVolumes) []declared {
 func mountedPaths(mounts []corev1.VolumeMount) map[string]bool {
 	out := make(map[string]bool, len(mounts))
 	for _, m := range mounts {
-		out[path.Clean(m.MountPath)] = true
+		out[MountTarget(m.MountPath)] = true
 	}
 	return out
+}
+
+// MountTarget is where the runtime mounts a volumeMount: the kubelet makes a
+// mountPath absolute and clean before the CRI sees it (volumeutil.
+// MakeAbsolutePath: "data" is "/data"), and the API server accepts relative
+// mountPaths, so "data" covers a VOLUME /data (test/runtime shows it).
+func MountTarget(mountPath string) string {
+	return path.Clean("/" + mountPath)
 }

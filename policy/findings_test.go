@@ -89,6 +89,14 @@ func TestFindings(t *testing.T) {
 			want:   []string{"container/db:/var/lib/mysql"},
 		},
 		{
+			// The kubelet sends a relative mountPath to the runtime as "/" + path
+			// (test/runtime proves containerd then covers the VOLUME).
+			name:   "a relative mountPath covers the absolute VOLUME it names",
+			spec:   corev1.PodSpec{Containers: []corev1.Container{container("zk", "zookeeper:3.4.13", "data", "./datalog", "logs/")}},
+			images: zk,
+			want:   []string{},
+		},
+		{
 			name:   "a child directory mount does not cover",
 			spec:   corev1.PodSpec{Containers: []corev1.Container{container("db", "mysql", "/var/lib/mysql/data")}},
 			images: map[string]ImageFacts{"mysql": single("sha256:m", "/var/lib/mysql")},

@@ -160,10 +160,10 @@ func (x *containerIndex) get(t ContainerType, name string) *indexedContainer {
 	}
 	c := &indexedContainer{mounts: &ctr.VolumeMounts, mounted: make(map[string]bool, len(ctr.VolumeMounts)), devices: map[string]bool{}}
 	for _, vm := range ctr.VolumeMounts {
-		c.mounted[path.Clean(vm.MountPath)] = true
+		c.mounted[MountTarget(vm.MountPath)] = true
 	}
 	for _, d := range ctr.VolumeDevices {
-		c.devices[path.Clean(d.DevicePath)] = true
+		c.devices[MountTarget(d.DevicePath)] = true
 	}
 	x.indexed[k] = c
 	return c

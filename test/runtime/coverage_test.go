@@ -33,8 +33,6 @@ type coverageCase struct {
 	// visible says what the container sees at each absolute path: one of
 	// its anonymous volumes (fromVolume) or a mount of the pod (fromMount).
 	visible map[string]string
-	// policyGap says why volumeguard's findings knowingly differ from anonymous.
-	policyGap string
 }
 
 const (
@@ -110,8 +108,7 @@ func coverageCases() []coverageCase {
 		},
 		{
 			name: "relative mount of an absolute volume", volumes: []string{"/data"}, mounts: []string{"data"},
-			visible:   map[string]string{"/data": fromMount},
-			policyGap: "the kubelet makes mountPath data absolute (/data) before the CRI sees it; policy.covered compares path.Clean(\"data\")",
+			visible: map[string]string{"/data": fromMount},
 		},
 	}
 }
@@ -244,7 +241,7 @@ func visibleSources(t *testing.T, c *crirun.Container, volumes map[string]string
 
 // comparePolicy checks that volumeguard reports exactly the paths containerd
 // gave anonymous volumes (cleaned: one finding per path, however many times
-// the image declares it), or that it still differs where policyGap says so.
+// the image declares it).
 func comparePolicy(t *testing.T, tc coverageCase, image string, anonymous []string) {
 	t.Helper()
 	var mounts []corev1.VolumeMount
@@ -260,14 +257,8 @@ func comparePolicy(t *testing.T, tc coverageCase, image string, anonymous []stri
 		findings = append(findings, f.Path)
 	}
 	got, want := cleanSet(findings), cleanSet(anonymous)
-	agree := slices.Equal(got, want)
-	switch {
-	case tc.policyGap == "" && !agree:
+	if !slices.Equal(got, want) {
 		t.Errorf("volumeguard finds %q uncovered, containerd made anonymous volumes at %q", findings, anonymous)
-	case tc.policyGap != "" && agree:
-		t.Errorf("volumeguard now agrees with containerd (%q); drop the case's policyGap %q", findings, tc.policyGap)
-	case tc.policyGap != "":
-		t.Logf("known gap: volumeguard finds %q, containerd made %q: %s", findings, anonymous, tc.policyGap)
 	}
 }
 
