@@ -102,7 +102,7 @@ func registryError(ctx context.Context, doing, ref, registry string, err error) 
 
 // classify maps an error to one of the package's kinds, or nil.
 func classify(ctx context.Context, err error, registry string) (kind error, hint string) {
-	for _, own := range []error{ErrTooLarge, ErrRateLimited, ErrDigestMismatch, ErrRegistryNotAllowed, ErrRedirectRefused, ErrUnsupportedMediaType} {
+	for _, own := range []error{ErrTooLarge, ErrRateLimited, ErrDigestMismatch, ErrRegistryNotAllowed, ErrRedirectRefused, ErrUnsupportedMediaType, ErrUnavailable} {
 		if errors.Is(err, own) {
 			return own, ""
 		}

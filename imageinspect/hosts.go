@@ -88,15 +88,23 @@ func (i *Inspector) onHosts(ctx context.Context, lk *lookup, repo name.Repositor
 	return first
 }
 
+// tryHost runs op against h within one of h's slots, unless h's circuit is
+// open, and tells the circuit how it went.
 func (i *Inspector) tryHost(ctx context.Context, lk *lookup, h host, op func(context.Context, *endpoint) error) error {
-	ep, err := i.endpoint(ctx, lk, h)
+	done, err := i.enterHost(ctx, h.repo.RegistryStr())
 	if err != nil {
 		return err
 	}
-	err = op(ctx, ep)
-	if kind, _ := classify(ctx, err, ""); kind == ErrUnauthorized {
-		i.forgetCreds(lk, ep.repo, ep.creds)
+	// Slots are taken tenant first, host second, never the other way.
+	ctx = holdingSlots(ctx)
+	ep, err := i.endpoint(ctx, lk, h)
+	if err == nil {
+		err = op(ctx, ep)
+		if kind, _ := classify(ctx, err, ""); kind == ErrUnauthorized {
+			i.forgetCreds(lk, ep.repo, ep.creds)
+		}
 	}
+	done(ctx, err)
 	return err
 }
 

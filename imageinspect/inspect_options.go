@@ -7,6 +7,7 @@ type InspectOption func(*inspectOptions)
 
 type inspectOptions struct {
 	keychain authn.Keychain
+	tenant   string // ForTenant
 }
 
 // UsingKeychain reads this inspection with the credentials of kc (a pod's

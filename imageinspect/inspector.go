@@ -42,6 +42,9 @@ type Inspector struct {
 	ownCreds   *lru              // what the Inspector's own keychain resolved
 	group      singleflight.Group
 	stats      counters
+	hosts      *keyed[*hostGate] // slots and circuit breaker per registry host
+	tenants    *keyed[*slots]    // slots per tenant (ForTenant)
+	failures   *lru              // recent transient failures (WithFailureTTL)
 }
 
 // New returns an Inspector configured by opts.
@@ -58,6 +61,9 @@ func New(opts ...Option) *Inspector {
 		cache:      newLRU(o.cacheSize, o.cacheBytes, o.now),
 		transports: newLRU(1024, 64*mib, o.now),
 		ownCreds:   newLRU(1024, 16*mib, o.now),
+		hosts:      newHostGates(o),
+		tenants:    newKeyed(maxIdleTenants, func() *slots { return newSlots(o.tenantConcurrency) }),
+		failures:   newLRU(maxRememberedFailures, maxRememberedFailureBytes, o.now),
 	}
 }
 
@@ -74,7 +80,8 @@ func (i *Inspector) Inspect(ctx context.Context, ref string, platform *Platform)
 	return i.InspectWith(ctx, ref, platform)
 }
 
-// InspectWith is Inspect with per-inspection options (UsingKeychain).
+// InspectWith is Inspect with per-inspection options (UsingKeychain,
+// ForTenant).
 func (i *Inspector) InspectWith(ctx context.Context, ref string, platform *Platform, opts ...InspectOption) (img *Image, err error) {
 	defer func() { i.opts.metrics.inspected(err) }()
 	var o inspectOptions
@@ -92,7 +99,7 @@ func (i *Inspector) InspectWith(ctx context.Context, ref string, platform *Platf
 	if o.keychain != nil {
 		lk = &lookup{keychain: o.keychain}
 	}
-	return i.inspect(ctx, lk, r, platform)
+	return i.inspectRemembering(withTenant(ctx, o.tenant), lk, r, platform)
 }
 
 func (i *Inspector) inspect(ctx context.Context, lk *lookup, r name.Reference, platform *Platform) (*Image, error) {

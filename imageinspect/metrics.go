@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 	"sync/atomic"
+	"time"
 )
 
 // CacheKind names an Inspector cache for metrics.
@@ -14,6 +15,7 @@ const (
 	CacheManifest CacheKind = "manifest"  // manifests and indexes, by digest
 	CacheConfig   CacheKind = "config"    // image configs, by digest
 	CacheNotFound CacheKind = "not_found" // recent "not found" answers
+	CacheFailure  CacheKind = "failure"   // recent transient failures (WithFailureTTL)
 )
 
 // RequestKind names what an HTTP request to a registry was for.
@@ -40,6 +42,13 @@ type Metrics struct {
 	// Inspected is called once per Inspect: reason is "" on success, else
 	// Reason(err).
 	Inspected func(reason string)
+	// SlotWait is called for each lookup that found every slot of its
+	// registry host or tenant taken, once it got one (ok) or gave up (its
+	// context ended), with how long it waited.
+	SlotWait func(kind SlotKind, waited time.Duration, ok bool)
+	// Circuit is called when a host's circuit breaker opens or closes, and
+	// for each request it fails fast.
+	Circuit func(event CircuitEvent)
 }
 
 func (m *Metrics) cacheLookup(kind CacheKind, hit bool) {
@@ -63,12 +72,21 @@ type Stats struct {
 	NegativeHits    int64 // "not found" answered from the cache
 	SharedFetches   int64 // lookups that waited for an identical one in flight instead of sending their own
 	StaleServed     int64 // expired tags served because revalidating them failed
+	HostWaits       int64 // lookups that waited for a slot of their registry host
+	TenantWaits     int64 // lookups that waited for a slot of their tenant
+	HostFailures    int64 // attempts at a host that say it is unwell: timeouts, refused or reset connections, 5xx after the retries
+	CircuitOpens    int64 // times a host's circuit opened (a failed probe reopens it)
+	CircuitRefusals int64 // requests failed fast by an open circuit
+	FailureHits     int64 // lookups answered with a remembered failure (WithFailureTTL)
 }
 
 type counters struct {
 	manifestFetches, manifestHeads, configFetches atomic.Int64
 	cacheHits, negativeHits, sharedFetches        atomic.Int64
 	staleServed                                   atomic.Int64
+	hostWaits, tenantWaits                        atomic.Int64
+	hostFailures, circuitOpens, circuitRefusals   atomic.Int64
+	failureHits                                   atomic.Int64
 }
 
 func (c *counters) snapshot() Stats {
@@ -80,6 +98,12 @@ func (c *counters) snapshot() Stats {
 		NegativeHits:    c.negativeHits.Load(),
 		SharedFetches:   c.sharedFetches.Load(),
 		StaleServed:     c.staleServed.Load(),
+		HostWaits:       c.hostWaits.Load(),
+		TenantWaits:     c.tenantWaits.Load(),
+		HostFailures:    c.hostFailures.Load(),
+		CircuitOpens:    c.circuitOpens.Load(),
+		CircuitRefusals: c.circuitRefusals.Load(),
+		FailureHits:     c.failureHits.Load(),
 	}
 }
 

@@ -35,7 +35,24 @@ const (
 	defaultPlatformJobs = 4
 
 	defaultUserAgent = "volumeguard"
+
+	// Eight requests in flight per registry host: what one Analyzer allowed
+	// for all registries together before, enough to hide a registry's
+	// latency, few enough not to trip its rate limits or hold many
+	// connections to a host that hangs.
+	defaultHostConcurrency = 8
+
+	// Four lookups in flight per tenant: one index lookup at full speed
+	// (defaultPlatformJobs), and half a host's slots, so that one tenant
+	// alone never holds all of a shared registry's.
+	defaultTenantConcurrency = 4
 )
+
+// Five failures in a row, each already retried, is a host that is down or
+// hangs, not a dropped connection; failed fast for 10 s (about one
+// admission deadline) it costs one probe per 10 s instead of a request per
+// lookup, and is back within seconds of recovering.
+var defaultBreaker = breakerPolicy{failures: 5, cooldown: 10 * time.Second}
 
 // Three tries, 100 ms then 200 ms apart, and only while the deadline leaves
 // a try at least 100 ms: a dropped connection or a registry restarting behind
@@ -65,6 +82,11 @@ type options struct {
 	metrics          Metrics
 	retry            retryPolicy
 	network          networkOptions
+
+	hostConcurrency   int
+	tenantConcurrency int
+	breaker           breakerPolicy
+	failureTTL        time.Duration // 0: failures are not remembered
 }
 
 func makeOptions(opts ...Option) *options {
@@ -83,6 +105,10 @@ func makeOptions(opts ...Option) *options {
 		now:              time.Now,
 		retry:            defaultRetry,
 		network:          defaultNetworkOptions(),
+
+		hostConcurrency:   defaultHostConcurrency,
+		tenantConcurrency: defaultTenantConcurrency,
+		breaker:           defaultBreaker,
 	}
 	for _, opt := range opts {
 		opt(o)
