@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	corev1 "k8s.io/api/core/v1"
@@ -47,6 +49,17 @@ func WithKeychain(kc authn.Keychain) AnalyzeOption {
 	}
 }
 
+// ForTenant counts the registry work of this analysis against tenant (the
+// webhook passes the pod's namespace): see imageinspect.ForTenant. One
+// tenant's slow or failing lookups then wait in that tenant's own queue.
+func ForTenant(tenant string) AnalyzeOption {
+	return func(o *analyzeOptions) {
+		if tenant != "" {
+			o.inspect = append(o.inspect, imageinspect.ForTenant(tenant))
+		}
+	}
+}
+
 // ImageError is an image of a container that could not be evaluated.
 type ImageError struct {
 	Container     string
@@ -71,12 +84,16 @@ type Result struct {
 	Images map[string]policy.ImageFacts
 }
 
-// Analyzer is safe for concurrent use.
+// Analyzer is safe for concurrent use. It bounds nothing across analyses:
+// registry work is bounded where it happens, per registry host and per
+// tenant, by the Inspector (imageinspect.WithHostConcurrency,
+// imageinspect.WithTenantConcurrency), so that a lookup the cache answers
+// never waits behind lookups of a registry that hangs.
 type Analyzer struct {
 	inspector       Inspector
 	defaultPlatform *imageinspect.Platform
-	// slots bounds the registry lookups in flight across all analyses.
-	slots chan struct{}
+	perAnalysis     int           // distinct images one analysis looks up at once
+	lookupTimeout   time.Duration // 0: the caller's context alone
 }
 
 // Option configures an Analyzer.
@@ -89,16 +106,31 @@ func WithDefaultPlatform(p imageinspect.Platform) Option {
 	return func(a *Analyzer) { a.defaultPlatform = &p }
 }
 
-// WithConcurrency bounds the image lookups in flight at once; n < 1 means 1.
+// WithConcurrency bounds the distinct images one analysis (one pod spec)
+// looks up at once (default 8); n < 1 means 1. Across analyses, the
+// Inspector bounds the requests per registry host and per tenant.
 func WithConcurrency(n int) Option {
-	return func(a *Analyzer) { a.slots = make(chan struct{}, max(n, 1)) }
+	return func(a *Analyzer) { a.perAnalysis = max(n, 1) }
+}
+
+// WithLookupTimeout gives each image lookup at most d (default 0: only the
+// caller's deadline), so that a registry that never answers, or trickles
+// its answer, costs a one-shot command d per image rather than the
+// transport's own bounds per request and retry.
+func WithLookupTimeout(d time.Duration) Option {
+	return func(a *Analyzer) {
+		if d >= 0 {
+			a.lookupTimeout = d
+		}
+	}
 }
 
 // New returns an Analyzer reading images through inspector.
 func New(inspector Inspector, opts ...Option) *Analyzer {
-	// Eight lookups at once keep a few registries busy without opening
-	// hundreds of connections from one CI job or webhook replica.
-	a := &Analyzer{inspector: inspector, slots: make(chan struct{}, 8)}
+	// Eight images at once: a pod's images are read in parallel (its
+	// latency is that of the slowest), and a pod with a hundred containers
+	// does not start a hundred lookups.
+	a := &Analyzer{inspector: inspector, perAnalysis: 8}
 	for _, o := range opts {
 		o(a)
 	}
@@ -133,21 +165,25 @@ func (a *Analyzer) AnalyzeWith(ctx context.Context, spec *corev1.PodSpec, opts .
 		lookups[c.Image] = &lookup{}
 		images = append(images, c.Image)
 	}
-	// Distinct images are looked up in parallel; the last one on this
-	// goroutine, so the common pod with one image starts no goroutine.
-	var wg sync.WaitGroup
-	for i, image := range images {
-		l := lookups[image]
-		if i == len(images)-1 {
-			l.facts, l.err = a.inspect(ctx, image, platform, o.inspect)
-			break
+	// Distinct images are looked up in parallel, perAnalysis at a time,
+	// one worker on this goroutine, so the common pod with one image
+	// starts no goroutine.
+	var next atomic.Int64
+	work := func() {
+		for k := int(next.Add(1)) - 1; k < len(images); k = int(next.Add(1)) - 1 {
+			l := lookups[images[k]]
+			if err := ctx.Err(); err != nil {
+				l.err = fmt.Errorf("inspecting image %q: %w", images[k], err)
+				continue
+			}
+			l.facts, l.err = a.inspect(ctx, images[k], platform, o.inspect)
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			l.facts, l.err = a.inspect(ctx, image, platform, o.inspect)
-		}()
 	}
+	var wg sync.WaitGroup
+	for range min(a.perAnalysis, len(images)) - 1 {
+		wg.Go(work)
+	}
+	work()
 	wg.Wait()
 
 	res := Result{Images: map[string]policy.ImageFacts{}}
@@ -186,11 +222,10 @@ func (a *Analyzer) platformFor(spec *corev1.PodSpec) *imageinspect.Platform {
 }
 
 func (a *Analyzer) inspect(ctx context.Context, image string, platform *imageinspect.Platform, opts []imageinspect.InspectOption) (policy.ImageFacts, error) {
-	select {
-	case a.slots <- struct{}{}:
-		defer func() { <-a.slots }()
-	case <-ctx.Done():
-		return policy.ImageFacts{}, fmt.Errorf("waiting to inspect image %q: %w", image, ctx.Err())
+	if a.lookupTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, a.lookupTimeout)
+		defer cancel()
 	}
 	var img *imageinspect.Image
 	var err error

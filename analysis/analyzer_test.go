@@ -3,9 +3,11 @@ package analysis
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	corev1 "k8s.io/api/core/v1"
@@ -114,15 +116,83 @@ func TestAnalyzePlatformChoice(t *testing.T) {
 	}
 }
 
-func TestAnalyzeStopsWaitingWhenContextEnds(t *testing.T) {
-	inspector := &fakeInspector{images: map[string]*imageinspect.Image{"img": image("sha256:a")}}
-	a := New(inspector, WithConcurrency(1))
-	a.slots <- struct{}{} // every slot busy
+func TestAnalyzeStartsNoLookupOnceCancelled(t *testing.T) {
+	inspector := &fakeInspector{images: map[string]*imageinspect.Image{"img": image("sha256:a"), "other": image("sha256:b")}}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	res := a.Analyze(ctx, &corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "img"}}})
-	if len(res.Errors) != 1 || !errors.Is(res.Errors[0], context.Canceled) {
-		t.Errorf("errors = %v, want the cancellation", res.Errors)
+	res := New(inspector).Analyze(ctx, &corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "img"}, {Name: "d", Image: "other"}}})
+	if len(res.Errors) != 2 || !errors.Is(res.Errors[0], context.Canceled) || len(inspector.calls) != 0 {
+		t.Errorf("errors = %v, calls %v; want the cancellation for both and no lookup", res.Errors, inspector.calls)
+	}
+}
+
+// blockingInspector holds every lookup until released, counting how many
+// are in flight at once.
+type blockingInspector struct {
+	release  chan struct{}
+	started  chan string
+	mu       sync.Mutex
+	inFlight int
+	peak     int
+	deadline []bool // per lookup: whether its context had a deadline
+}
+
+func (b *blockingInspector) Inspect(ctx context.Context, ref string, _ *imageinspect.Platform) (*imageinspect.Image, error) {
+	_, hasDeadline := ctx.Deadline()
+	b.mu.Lock()
+	b.inFlight++
+	b.peak = max(b.peak, b.inFlight)
+	b.deadline = append(b.deadline, hasDeadline)
+	b.mu.Unlock()
+	b.started <- ref
+	<-b.release
+	b.mu.Lock()
+	b.inFlight--
+	b.mu.Unlock()
+	return image("sha256:" + ref), nil
+}
+
+func TestAnalyzeConcurrencyPerAnalysis(t *testing.T) {
+	tests := []struct {
+		name       string
+		opts       []Option
+		images     int
+		wantPeak   int
+		wantBounds bool // lookups carry a deadline of their own
+	}{
+		{name: "default: eight images at once", images: 10, wantPeak: 8},
+		{name: "bounded to two", opts: []Option{WithConcurrency(2)}, images: 5, wantPeak: 2},
+		{name: "fewer images than the bound", opts: []Option{WithConcurrency(4)}, images: 3, wantPeak: 3},
+		{name: "lookup timeout", opts: []Option{WithLookupTimeout(time.Hour)}, images: 1, wantPeak: 1, wantBounds: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := &blockingInspector{release: make(chan struct{}), started: make(chan string, tt.images)}
+			spec := &corev1.PodSpec{}
+			for k := range tt.images {
+				spec.Containers = append(spec.Containers, corev1.Container{Name: fmt.Sprint("c", k), Image: fmt.Sprint("img", k)})
+			}
+			done := make(chan Result)
+			go func() { done <- New(in, tt.opts...).Analyze(context.Background(), spec) }()
+			// Once the bound's worth of lookups started, no other may
+			// start until one ends.
+			for range tt.wantPeak {
+				<-in.started
+			}
+			close(in.release)
+			res := <-done
+			if len(res.Errors) != 0 || len(res.Images) != tt.images {
+				t.Fatalf("errors %v, images %d; want none and %d", res.Errors, len(res.Images), tt.images)
+			}
+			if in.peak != tt.wantPeak {
+				t.Errorf("peak lookups in flight = %d, want %d", in.peak, tt.wantPeak)
+			}
+			for _, d := range in.deadline {
+				if d != tt.wantBounds {
+					t.Errorf("lookup deadline set = %v, want %v", d, tt.wantBounds)
+				}
+			}
+		})
 	}
 }
 
