@@ -111,9 +111,10 @@ func (o *Options) Validate() error {
 	if o.TLSCertFile == "" || o.TLSPrivateKeyFile == "" {
 		errs = append(errs, errors.New("--tls-cert-file and --tls-private-key-file are required: the API server calls webhooks over HTTPS only"))
 	}
-	for flag, addr := range map[string]string{"--listen": o.Listen, "--metrics-listen": o.MetricsListen} {
-		if _, _, err := net.SplitHostPort(addr); err != nil {
-			errs = append(errs, fmt.Errorf("%s %q: want [HOST]:PORT: %w", flag, addr, err))
+	// A slice, not a map: the errors come out in the order of the flags.
+	for _, l := range []struct{ flag, addr string }{{"--listen", o.Listen}, {"--metrics-listen", o.MetricsListen}} {
+		if _, _, err := net.SplitHostPort(l.addr); err != nil {
+			errs = append(errs, fmt.Errorf("%s %q: want [HOST]:PORT: %w", l.flag, l.addr, err))
 		}
 	}
 	if _, err := parseLogLevel(o.LogLevel); err != nil {

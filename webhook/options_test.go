@@ -65,6 +65,34 @@ func TestOptionsValidate(t *testing.T) {
 	})
 }
 
+// TestOptionsValidateOrder: the problems come out in one order, that of
+// the checks, whatever the run: a map's order would shuffle them.
+func TestOptionsValidateOrder(t *testing.T) {
+	o := NewOptions()
+	o.Mode, o.Listen, o.MetricsListen, o.LogLevel = "x", "8443", "8080", "loud"
+	want := []string{"--mode", "--tls-cert-file", `--listen "8443"`, `--metrics-listen "8080"`, "--log-level"}
+	first := ""
+	for i := range 50 {
+		err := o.Validate()
+		if err == nil {
+			t.Fatal("Validate() = nil, want errors")
+		}
+		if i == 0 {
+			first = err.Error()
+		} else if err.Error() != first {
+			t.Fatalf("Validate() changed between runs:\n%s\n---\n%s", first, err)
+		}
+	}
+	at := -1
+	for _, w := range want {
+		i := strings.Index(first, w)
+		if i <= at {
+			t.Errorf("%s at %d, want it after the previous problem (at %d) in:\n%s", w, i, at, first)
+		}
+		at = i
+	}
+}
+
 func TestOptionsConfigKubeconfig(t *testing.T) {
 	o := NewOptions()
 	o.TLSCertFile, o.TLSPrivateKeyFile = "tls.crt", "tls.key"
