@@ -28,6 +28,15 @@ func Overlays() []string {
 // ("overlays/audit"), from the copy of the files compiled into the package:
 // it works from any working directory.
 func Render(dir string) ([]*unstructured.Unstructured, error) {
+	mem, err := embedded()
+	if err != nil {
+		return nil, err
+	}
+	return RenderFS(mem, path.Join("/", dir))
+}
+
+// embedded is an in-memory copy of the compiled-in files, at the root.
+func embedded() (filesys.FileSystem, error) {
 	mem := filesys.MakeFsInMemory()
 	err := fs.WalkDir(files, ".", func(name string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -42,7 +51,7 @@ func Render(dir string) ([]*unstructured.Unstructured, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loading embedded manifests: %w", err)
 	}
-	return RenderFS(mem, path.Join("/", dir))
+	return mem, nil
 }
 
 // RenderFS builds the kustomization at dir of fsys, for instance

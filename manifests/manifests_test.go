@@ -9,6 +9,7 @@ import (
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -24,6 +25,7 @@ type install struct {
 	config      *corev1.ConfigMap
 	service     *corev1.Service
 	pdb         *policyv1.PodDisruptionBudget
+	network     *networkingv1.NetworkPolicy
 	mutating    *admissionregistrationv1.MutatingWebhookConfiguration
 	validating  *admissionregistrationv1.ValidatingWebhookConfiguration
 	clusterRole map[string]*rbacv1.ClusterRole
@@ -80,6 +82,8 @@ func decode(t *testing.T, overlay string, objects []*unstructured.Unstructured) 
 			setOnce(t, &in.service, o)
 		case *policyv1.PodDisruptionBudget:
 			setOnce(t, &in.pdb, o)
+		case *networkingv1.NetworkPolicy:
+			setOnce(t, &in.network, o)
 		case *admissionregistrationv1.MutatingWebhookConfiguration:
 			setOnce(t, &in.mutating, o)
 		case *admissionregistrationv1.ValidatingWebhookConfiguration:
@@ -96,7 +100,7 @@ func decode(t *testing.T, overlay string, objects []*unstructured.Unstructured) 
 	}
 	for name, present := range map[string]bool{
 		"Deployment": in.deployment != nil, "ConfigMap": in.config != nil, "Service": in.service != nil,
-		"PodDisruptionBudget": in.pdb != nil, "MutatingWebhookConfiguration": in.mutating != nil,
+		"PodDisruptionBudget": in.pdb != nil, "NetworkPolicy": in.network != nil, "MutatingWebhookConfiguration": in.mutating != nil,
 		"ValidatingWebhookConfiguration": in.validating != nil,
 	} {
 		if !present {
