@@ -36,7 +36,7 @@ func BenchmarkHandleMutate(b *testing.B) {
 // answer, record metrics and the log line.
 func BenchmarkServeHTTPMutate(b *testing.B) {
 	env := newEnv(ModeMutate, nil)
-	rh := newReviewHandler(Mutating, NewHandler(env.cfg, Mutating), 8*time.Second, env.cfg.Metrics, logr.Discard())
+	rh := newReviewHandler(Mutating, NewHandler(env.cfg, Mutating), 8*time.Second, nil, env.cfg.Metrics, logr.Discard())
 	req := request(b, admissionv1.Create, podKind, "default", zkPod(nil), nil)
 	body, err := json.Marshal(admissionv1.AdmissionReview{
 		TypeMeta: metav1.TypeMeta{APIVersion: "admission.k8s.io/v1", Kind: "AdmissionReview"},

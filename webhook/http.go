@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"mime"
 	"net/http"
 	"time"
@@ -17,10 +16,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 )
 
-// maxRequestBytes bounds a review as controller-runtime does: the old and
-// the new object of at most 3 MiB each (etcd's request limit), plus 1 MiB.
-const maxRequestBytes = 7 << 20
-
 var reviewType = metav1.TypeMeta{APIVersion: admissionv1.SchemeGroupVersion.String(), Kind: "AdmissionReview"}
 
 // reviewHandler serves one endpoint over HTTP around admission.Webhook's
@@ -29,16 +24,21 @@ var reviewType = metav1.TypeMeta{APIVersion: admissionv1.SchemeGroupVersion.Stri
 // answers malformed input with HTTP 200 and an AdmissionReview without UID,
 // which the API server cannot tell from a broken webhook, and passes a
 // review without request on to the handler. This one answers those with
-// 4xx statuses and a reason, and bounds the answer's time by ?timeout=.
+// 4xx statuses and a reason, bounds the time of the whole request, body
+// included, by ?timeout=, the bytes held by all requests at once by
+// inFlight, and the size of the answer.
 type reviewHandler struct {
 	hook        *admission.Webhook
 	endpoint    Endpoint
 	maxDuration time.Duration
+	inFlight    *requestBytes
 	metrics     *Metrics
 	log         logr.Logger
 }
 
-func newReviewHandler(e Endpoint, h admission.Handler, maxDuration time.Duration, m *Metrics, log logr.Logger) *reviewHandler {
+// newReviewHandler serves h at endpoint e. inFlight is shared by the
+// endpoints of one server; nil bounds this handler alone, by the default.
+func newReviewHandler(e Endpoint, h admission.Handler, maxDuration time.Duration, inFlight *requestBytes, m *Metrics, log logr.Logger) *reviewHandler {
 	recoverPanic := true
 	hook := &admission.Webhook{
 		Handler:      h,
@@ -46,30 +46,69 @@ func newReviewHandler(e Endpoint, h admission.Handler, maxDuration time.Duration
 		// Our logger, not controller-runtime's global one.
 		LogConstructor: func(logr.Logger, *admission.Request) logr.Logger { return log },
 	}
-	return &reviewHandler{hook: hook, endpoint: e, maxDuration: maxDuration, metrics: m, log: log}
+	if inFlight == nil {
+		inFlight = newRequestBytes(DefaultMaxInFlightBytes)
+	}
+	return &reviewHandler{hook: hook, endpoint: e, maxDuration: maxDuration, inFlight: inFlight, metrics: m, log: log}
 }
 
 func (rh *reviewHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	review, status, err := readReview(w, r)
+	limit, budgetErr := budget(r, rh.maxDuration)
+	// One deadline for the whole request, its body included: the API
+	// server's timeout runs from when it started sending.
+	deadline := start.Add(limit)
+	rc := limitTime(w, deadline)
+	review, release, status, err := rh.receive(w, r, rc)
+	defer release()
 	if err != nil {
-		rh.log.Info("refusing a malformed admission request", "webhook", rh.endpoint, "status", status, "reason", err.Error())
+		rh.log.Info("refusing an admission request", "webhook", rh.endpoint, "status", status, "reason", err.Error())
 		rh.metrics.request(rh.endpoint, "", "", decisionError, time.Since(start))
 		writeReview(w, status, errorReview(review, status, err))
 		return
 	}
-	limit, err := budget(r, rh.maxDuration)
-	if err != nil {
-		rh.log.Info(err.Error(), "webhook", rh.endpoint, "uid", review.Request.UID)
+	if budgetErr != nil {
+		rh.log.Info(budgetErr.Error(), "webhook", rh.endpoint, "uid", review.Request.UID)
 	}
 	rec := &record{}
-	ctx, cancel := context.WithTimeout(withRecord(r.Context(), rec), limit)
+	ctx, cancel := context.WithDeadline(withRecord(r.Context(), rec), deadline)
 	defer cancel()
 
 	req := admission.Request{AdmissionRequest: *review.Request}
-	resp := rh.hook.Handle(ctx, req)
-	writeReview(w, httpStatus(resp), &admissionv1.AdmissionReview{TypeMeta: reviewType, Response: &resp.AdmissionResponse})
+	resp, body := encodeAnswer(req, rh.hook.Handle(ctx, req))
+	writeJSON(w, httpStatus(resp), body)
 	rh.finish(req, rec, resp, time.Since(start))
+}
+
+// receive checks r, reserves room for it and reads its AdmissionReview, or
+// says which HTTP status refuses it and why. release is never nil.
+func (rh *reviewHandler) receive(w http.ResponseWriter, r *http.Request, rc *http.ResponseController) (*admissionv1.AdmissionReview, func(), int, error) {
+	noop := func() {}
+	// A refused body is not read: the connection closes after the answer
+	// rather than wait for what the client still sends.
+	refuse := func(status int, err error) (*admissionv1.AdmissionReview, func(), int, error) {
+		w.Header().Set("Connection", "close")
+		return nil, noop, status, err
+	}
+	if status, err := checkRequest(w, r); err != nil {
+		return refuse(status, err)
+	}
+	release, ok := rh.inFlight.reserve(r.ContentLength)
+	if !ok {
+		w.Header().Set("Retry-After", "1")
+		return refuse(http.StatusTooManyRequests, errBusy)
+	}
+	body, status, err := readBody(w, r)
+	if err != nil {
+		release()
+		return refuse(status, err)
+	}
+	// The body is in. A read deadline would now only cut net/http's wait
+	// for the connection's next request, and cancel the request's context
+	// before the handler's own deadline could call it a timeout.
+	_ = rc.SetReadDeadline(time.Time{})
+	review, status, err := decodeReview(body)
+	return review, release, status, err
 }
 
 // httpStatus is 200 for every decision, and 500 for volumeguard's own
@@ -85,27 +124,26 @@ func httpStatus(resp admission.Response) int {
 	return http.StatusOK
 }
 
-// readReview reads and checks the AdmissionReview of r, or says which HTTP
-// status refuses it and why.
-func readReview(w http.ResponseWriter, r *http.Request) (*admissionv1.AdmissionReview, int, error) {
+// checkRequest refuses what cannot be an AdmissionReview before its body
+// is read, saying with which HTTP status and why.
+func checkRequest(w http.ResponseWriter, r *http.Request) (int, error) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		return nil, http.StatusMethodNotAllowed, fmt.Errorf("method %s: admission reviews are POSTed", r.Method)
+		return http.StatusMethodNotAllowed, fmt.Errorf("method %s: admission reviews are POSTed", r.Method)
 	}
 	ct := r.Header.Get("Content-Type")
 	if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
-		return nil, http.StatusUnsupportedMediaType, fmt.Errorf("content type %q: want application/json", ct)
+		return http.StatusUnsupportedMediaType, fmt.Errorf("content type %q: want application/json", ct)
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRequestBytes))
-	var tooLarge *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooLarge):
-		return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("request body over the limit of %d bytes", maxRequestBytes)
-	case err != nil:
-		return nil, http.StatusBadRequest, fmt.Errorf("reading the request body: %w", err)
-	case len(body) == 0:
-		return nil, http.StatusBadRequest, errors.New("empty request body: want an AdmissionReview")
+	if r.ContentLength > maxRequestBytes {
+		return http.StatusRequestEntityTooLarge, fmt.Errorf("request body over the limit of %d bytes", maxRequestBytes)
 	}
+	return http.StatusOK, nil
+}
+
+// decodeReview decodes and checks an AdmissionReview, or says which HTTP
+// status refuses it and why.
+func decodeReview(body []byte) (*admissionv1.AdmissionReview, int, error) {
 	review := &admissionv1.AdmissionReview{}
 	if err := json.Unmarshal(body, review); err != nil {
 		return nil, http.StatusBadRequest, fmt.Errorf("decoding the AdmissionReview: %w", err)
@@ -140,6 +178,10 @@ func writeReview(w http.ResponseWriter, status int, review *admissionv1.Admissio
 		http.Error(w, "encoding the AdmissionReview: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
+	writeJSON(w, status, body)
+}
+
+func writeJSON(w http.ResponseWriter, status int, body []byte) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_, _ = w.Write(body)

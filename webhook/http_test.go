@@ -49,7 +49,7 @@ func post(t *testing.T, h http.Handler, query, contentType string, body []byte) 
 
 func TestHTTPMalformed(t *testing.T) {
 	env := newEnv(ModeEnforce, nil)
-	h := newReviewHandler(Validating, NewHandler(env.cfg, Validating), 8*time.Second, env.cfg.Metrics, logr.Discard())
+	h := newReviewHandler(Validating, NewHandler(env.cfg, Validating), 8*time.Second, nil, env.cfg.Metrics, logr.Discard())
 	good := reviewBody(t, request(t, admissionv1.Create, podKind, "default", zkPod(nil), nil))
 	tests := []struct {
 		name        string
@@ -85,7 +85,7 @@ func TestHTTPMalformed(t *testing.T) {
 
 func TestHTTPAnswersWithRequestUID(t *testing.T) {
 	env := newEnv(ModeMutate, nil)
-	h := newReviewHandler(Mutating, NewHandler(env.cfg, Mutating), 8*time.Second, env.cfg.Metrics, logr.Discard())
+	h := newReviewHandler(Mutating, NewHandler(env.cfg, Mutating), 8*time.Second, nil, env.cfg.Metrics, logr.Discard())
 	req := request(t, admissionv1.Create, podKind, "default", zkPod(nil), nil)
 	req.UID = "0d5c3c8e-1f6a-4bd6-9d0e-2b7e1b1f9c41"
 	status, review := post(t, h, "?timeout=10s", "application/json", reviewBody(t, req))
@@ -104,7 +104,7 @@ func TestHTTPAnswersWithRequestUID(t *testing.T) {
 
 func TestHTTPRecoversPanic(t *testing.T) {
 	panicking := admission.HandlerFunc(func(context.Context, admission.Request) admission.Response { panic("boom") })
-	h := newReviewHandler(Validating, panicking, 8*time.Second, NewMetrics(), logr.Discard())
+	h := newReviewHandler(Validating, panicking, 8*time.Second, nil, NewMetrics(), logr.Discard())
 	req := request(t, admissionv1.Create, podKind, "default", zkPod(nil), nil)
 	status, review := post(t, h, "", "application/json", reviewBody(t, req))
 	r := review.Response
@@ -130,7 +130,7 @@ func TestHTTPRegistryTimeout(t *testing.T) {
 			env := newEnv(ModeEnforce, nil)
 			env.inspector.block = true
 			env.cfg.OnRegistryError = tt.policy
-			h := newReviewHandler(Validating, NewHandler(env.cfg, Validating), 8*time.Second, env.cfg.Metrics, logr.Discard())
+			h := newReviewHandler(Validating, NewHandler(env.cfg, Validating), 8*time.Second, nil, env.cfg.Metrics, logr.Discard())
 			req := request(t, admissionv1.Create, podKind, "default", zkPod(nil), nil)
 
 			start := time.Now()

@@ -137,6 +137,9 @@ func (o *outcome) denialMessage() string {
 		what = fmt.Sprintf("%s %q: its pods would create anonymous volumes", o.subject.kind, o.subject.name)
 	}
 	fmt.Fprintf(&b, "volumeguard (mode %s) denies %s:", o.mode, what)
+	if o.reason != "" {
+		fmt.Fprintf(&b, " %s:", o.reason)
+	}
 	var fixable []policy.Finding
 	var limit resource.Quantity
 	for i, d := range o.deny {

@@ -151,6 +151,13 @@ type Config struct {
 	// NewCertManager, when set, builds the manager of the certificate files
 	// from the server's Kubernetes client (`serve --manage-certs`).
 	NewCertManager func(kubernetes.Interface) (CertManager, error)
+	// MaxInFlightBytes bounds the bytes of the admission requests held at
+	// once; 0: DefaultMaxInFlightBytes. Requests beyond it get 429 at once.
+	MaxInFlightBytes int64
+
+	// listen opens the server's listeners; nil: net.Listen. Tests make a
+	// listener fail with it.
+	listen func(network, address string) (net.Listener, error)
 }
 
 // Config validates the options and loads what they point to: the

@@ -58,6 +58,10 @@ func (h *Handler) pod(ctx context.Context, req admission.Request) admission.Resp
 	allowed := admission.Allowed("")
 	if h.endpoint == Mutating && len(m.Added) > 0 && len(o.deny) == 0 {
 		allowed = podPatch(&pod.Spec, mutated)
+		if size := patchBytes(allowed); size > maxPatchBytes {
+			o.refusePatch(m, s.sizeLimit, size)
+			allowed = admission.Allowed("")
+		}
 	}
 	return o.response(allowed)
 }

@@ -16,8 +16,10 @@ type outcome struct {
 	mode     Mode
 	endpoint Endpoint
 	warnings []string
-	// deny holds what denies the request; empty admits it.
-	deny []denial
+	// deny holds what denies the request; empty admits it. reason, if
+	// set, says why these deny in a mode that does not deny findings.
+	deny   []denial
+	reason string
 	// findings and errors are everything seen, for the audit annotations.
 	findings []policy.Finding
 	errors   []*analysis.ImageError
@@ -92,7 +94,7 @@ func (o *outcome) addedWarning(a policy.Added, limit resource.Quantity) string {
 func (o *outcome) response(allowed admission.Response) admission.Response {
 	resp := allowed
 	if len(o.deny) > 0 {
-		resp = admission.Denied(o.denialMessage())
+		resp = admission.Denied(capText(o.denialMessage(), maxDenialBytes))
 	}
 	resp = resp.WithWarnings(limitWarnings(o.warnings)...)
 	resp.AuditAnnotations = o.auditAnnotations()

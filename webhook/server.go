@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	stdlog "log"
@@ -9,6 +10,8 @@ import (
 	"net/http"
 	"sync/atomic"
 	"time"
+
+	"github.com/go-logr/logr"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -21,7 +24,10 @@ import (
 // Run serves metrics and health over HTTP on cfg.MetricsListen at once, and
 // the admission endpoints over HTTPS on cfg.Listen once the serving
 // certificate is loaded, until ctx is done; then it stops accepting
-// requests and drains those in flight.
+// requests and drains those in flight. A fatal error (a certificate that
+// cannot be loaded or managed, a server that stops serving) ends it too,
+// and Run returns it, so that the process exits with its message and the
+// kubelet restarts it.
 func Run(ctx context.Context, cfg *Config) error {
 	log := cfg.Logger
 	client, err := kubernetes.NewForConfig(cfg.RESTConfig)
@@ -35,12 +41,16 @@ func Run(ctx context.Context, cfg *Config) error {
 	keychains, secrets := pullSecretsSource(client, factory, cfg.PullSecrets, cfg.Keychain, log.WithName("pullsecrets"))
 
 	// Both ports are taken first, so that a port in use fails at once.
-	webhookLn, err := net.Listen("tcp", cfg.Listen)
+	listen := cfg.listen
+	if listen == nil {
+		listen = net.Listen
+	}
+	webhookLn, err := listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listening for admission requests: %w", err)
 	}
 	defer webhookLn.Close()
-	metricsLn, err := net.Listen("tcp", cfg.MetricsListen)
+	metricsLn, err := listen("tcp", cfg.MetricsListen)
 	if err != nil {
 		return fmt.Errorf("listening for metrics: %w", err)
 	}
@@ -69,57 +79,67 @@ func Run(ctx context.Context, cfg *Config) error {
 		return reasons
 	}
 	errorLog := stdlog.New(stdLogWriter{log.WithName("http")}, "", 0)
-	metricsSrv := &http.Server{Handler: opsMux(metrics, notReady), ReadHeaderTimeout: 10 * time.Second, ErrorLog: errorLog}
+	metricsSrv := opsServer(opsMux(metrics, notReady), errorLog)
 
 	hc := cfg.Handler
 	hc.Metrics = metrics
 	hc.Namespaces = &namespaceGetter{lister: namespaces.Lister(), client: client}
 	hc.Keychains = keychains
-	mux := http.NewServeMux()
-	for _, e := range []Endpoint{Mutating, Validating} {
-		mux.Handle("/"+string(e), newReviewHandler(e, NewHandler(hc, e), cfg.AdmissionTimeout, metrics, log.WithName(string(e))))
-	}
-	webhookSrv := &http.Server{
-		Handler:           mux,
-		TLSConfig:         cert.tlsConfig(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       90 * time.Second,
-		ErrorLog:          errorLog,
-		Protocols:         http1Only(),
-	}
+	webhookSrv := admissionServer(admissionMux(hc, cfg.AdmissionTimeout, cfg.MaxInFlightBytes, log), cert.tlsConfig(), errorLog)
 
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	errc := make(chan error, 2)
-	go func() { errc <- serve(metricsSrv.Serve(metricsLn), "metrics") }()
+	bg := newBackground(log)
+	// The informers, the certificate manager and watcher stop only once ctx
+	// is cancelled: cancel first, then wait for them, in one deferred call
+	// so that no return path can wait for what only cancel stops.
+	defer func() {
+		cancel()
+		factory.Shutdown()
+		if secrets != nil {
+			secrets.Shutdown()
+		}
+		bg.wait()
+	}()
+	bg.run(ctx, func(context.Context) error { return serve(metricsSrv.Serve(metricsLn), "metrics") })
 	log.Info("serving metrics and health", "metrics", metricsLn.Addr().String())
 	factory.Start(ctx.Done())
-	defer factory.Shutdown()
 	if secrets != nil {
 		secrets.Start(ctx.Done())
-		defer secrets.Shutdown()
 	}
 	synced := func() bool { return informer.HasSynced() && keychains.HasSynced() }
-	go reportSync(ctx, log, synced, cfg.RESTConfig.Host)
+	bg.run(ctx, func(ctx context.Context) error { reportSync(ctx, log, synced, cfg.RESTConfig.Host); return nil })
 
-	if err := cert.load(ctx, cfg, client, log.WithName("certs")); err != nil {
-		if ctx.Err() != nil {
-			// Stopped while waiting for the certificate: a clean shutdown.
-			err = nil
-		}
-		return errors.Join(err, metricsSrv.Close())
-	}
-	go func() { errc <- serve(webhookSrv.ServeTLS(webhookLn, "", ""), "admission") }()
-	log.Info("serving", "admission", webhookLn.Addr().String(), "metrics", metricsLn.Addr().String(),
-		"mode", hc.DefaultMode, "defaultSizeLimit", hc.DefaultSizeLimit.String(),
-		"onRegistryError", hc.OnRegistryError, "admissionTimeout", cfg.AdmissionTimeout.String(), "pullSecrets", cfg.PullSecrets)
-
+	// Loaded in the background, so that a fatal error while the
+	// certificate manager has not written the files yet ends Run too.
+	loaded := make(chan error, 1)
+	bg.run(ctx, func(ctx context.Context) error {
+		loaded <- cert.load(ctx, cfg, client, bg, log.WithName("certs"))
+		return nil
+	})
 	var runErr error
 	select {
 	case <-ctx.Done():
-	case runErr = <-errc:
+	case runErr = <-bg.fatal:
+	case runErr = <-loaded:
+	}
+	if runErr == nil && ctx.Err() == nil {
+		bg.run(ctx, func(context.Context) error { return serve(webhookSrv.ServeTLS(webhookLn, "", ""), "admission") })
+		log.Info("serving", "admission", webhookLn.Addr().String(), "metrics", metricsLn.Addr().String(),
+			"mode", hc.DefaultMode, "defaultSizeLimit", hc.DefaultSizeLimit.String(),
+			"onRegistryError", hc.OnRegistryError, "admissionTimeout", cfg.AdmissionTimeout.String(), "pullSecrets", cfg.PullSecrets)
+		select {
+		case <-ctx.Done():
+		case runErr = <-bg.fatal:
+		}
+	}
+	if ctx.Err() != nil && errors.Is(runErr, ctx.Err()) {
+		// Stopped while loading the certificate: a clean shutdown.
+		runErr = nil
 	}
 	stopping.Store(true)
+	if runErr != nil {
+		log.Error(runErr, "stopping on a fatal error")
+	}
 	log.Info("shutting down: draining in-flight admission requests")
 	// In-flight requests end within the admission timeout.
 	drainCtx, cancelDrain := context.WithTimeout(context.Background(), cfg.AdmissionTimeout+2*time.Second)
@@ -127,6 +147,47 @@ func Run(ctx context.Context, cfg *Config) error {
 	err = errors.Join(runErr, webhookSrv.Shutdown(drainCtx), metricsSrv.Shutdown(drainCtx))
 	log.Info("stopped")
 	return err
+}
+
+// admissionMux routes /mutate and /validate to their handlers, which share
+// one bound on the request bytes in flight.
+func admissionMux(hc HandlerConfig, timeout time.Duration, maxInFlightBytes int64, log logr.Logger) *http.ServeMux {
+	inFlight := newRequestBytes(maxInFlightBytes)
+	mux := http.NewServeMux()
+	for _, e := range []Endpoint{Mutating, Validating} {
+		mux.Handle("/"+string(e), newReviewHandler(e, NewHandler(hc, e), timeout, inFlight, hc.Metrics, log.WithName(string(e))))
+	}
+	return mux
+}
+
+// admissionServer serves the admission endpoints. Each request bounds its
+// own body and answer by its deadline (reviewHandler); the server's
+// timeouts bound the rest: headers, idle keep-alive connections, and the
+// bodies of requests to other paths, which net/http reads to reuse the
+// connection.
+func admissionServer(h http.Handler, tlsConfig *tls.Config, errorLog *stdlog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		TLSConfig:         tlsConfig,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       maxAdmissionTimeout,
+		WriteTimeout:      maxAdmissionTimeout + answerWriteTime,
+		IdleTimeout:       90 * time.Second,
+		ErrorLog:          errorLog,
+		Protocols:         http1Only(),
+	}
+}
+
+// opsServer serves metrics and health: small GETs, answered at once.
+func opsServer(h http.Handler, errorLog *stdlog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       90 * time.Second,
+		ErrorLog:          errorLog,
+	}
 }
 
 func serve(err error, what string) error {

@@ -3,9 +3,11 @@ package webhook
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net/http"
 	"sync/atomic"
+	"time"
 
 	"github.com/go-logr/logr"
 	"k8s.io/client-go/kubernetes"
@@ -42,21 +44,31 @@ func (s *servingCert) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certifica
 	return w.GetCertificate(hello)
 }
 
+// certPollInterval is how often the certificate files are read again
+// when they cannot be watched, as certwatcher itself polls.
+const certPollInterval = 10 * time.Second
+
 // load waits for the manager's first files, if there is a manager, then
 // reads the files and watches them: certwatcher reads them again when they
 // change (a rotated Secret, the manager's renewal), so a new certificate is
-// served without a restart.
-func (s *servingCert) load(ctx context.Context, cfg *Config, client kubernetes.Interface, log logr.Logger) error {
+// served without a restart. The manager runs, and the files are watched,
+// in bg: a manager that fails is fatal, before its first files or after.
+func (s *servingCert) load(ctx context.Context, cfg *Config, client kubernetes.Interface, bg *background, log logr.Logger) error {
 	if cfg.NewCertManager != nil {
 		m, err := cfg.NewCertManager(client)
 		if err != nil {
 			return fmt.Errorf("starting the certificate manager: %w", err)
 		}
-		go func() {
-			if err := m.Run(ctx); err != nil {
-				log.Error(err, "managing the serving certificate")
+		bg.run(ctx, func(ctx context.Context) error {
+			err := m.Run(ctx)
+			if err == nil && ctx.Err() == nil {
+				err = errors.New("it stopped")
 			}
-		}()
+			if err != nil {
+				return fmt.Errorf("managing the serving certificate: %w", err)
+			}
+			return nil
+		})
 		log.Info("waiting for the certificate manager to write the serving certificate")
 		select {
 		case <-m.Ready():
@@ -68,13 +80,34 @@ func (s *servingCert) load(ctx context.Context, cfg *Config, client kubernetes.I
 	if err != nil {
 		return fmt.Errorf("loading the serving certificate: %w", err)
 	}
-	go func() {
-		if err := w.Start(ctx); err != nil {
-			log.Error(err, "watching the serving certificate files; rotation will not be seen")
+	bg.run(ctx, func(ctx context.Context) error {
+		if err := w.Start(ctx); err != nil && ctx.Err() == nil {
+			// Not fatal: the certificate is served, and polling sees a
+			// rotation as the watch would, within certPollInterval.
+			log.Error(err, "watching the serving certificate files; reading them every "+certPollInterval.String()+" instead")
+			pollCertificate(ctx, w, log)
 		}
-	}()
+		return nil
+	})
 	s.watcher.Store(w)
 	return nil
+}
+
+// pollCertificate reads the certificate files every certPollInterval
+// until ctx is done.
+func pollCertificate(ctx context.Context, w *certwatcher.CertWatcher, log logr.Logger) {
+	t := time.NewTicker(certPollInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := w.ReadCertificate(); err != nil {
+				log.Error(err, "reading the serving certificate files again")
+			}
+		}
+	}
 }
 
 // tlsConfig serves the loaded certificate, TLS 1.2 at least.

@@ -53,6 +53,11 @@ config. That reads Secrets and ServiceAccounts cluster-wide (list, watch);
 Metrics (/metrics), liveness (/healthz) and readiness (/readyz: namespaces
 and pull secrets synced, certificate loaded) are served over plain HTTP on
 --metrics-listen.
+
+A request's body must arrive within the request's deadline (408 otherwise);
+requests beyond 32 MiB of bodies in flight get 429 at once, so that the API
+server applies the failurePolicy. A fatal error (a certificate that cannot be
+loaded or managed, a listener that fails) ends serve with its message.
 The API server is found as kubectl finds it: --kubeconfig, KUBECONFIG,
 ~/.kube/config, in-cluster.`,
 		Example: `  volumeguard serve --tls-cert-file /tls/tls.crt --tls-private-key-file /tls/tls.key

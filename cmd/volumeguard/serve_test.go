@@ -36,6 +36,31 @@ func TestServeBadUsage(t *testing.T) {
 	}
 }
 
+// TestServeExitsOnFatalError: serve ends with the error that stops it, so
+// that the process exits with its message and the kubelet restarts it.
+// It used to wait forever for informers that only its own cancel stopped.
+func TestServeExitsOnFatalError(t *testing.T) {
+	dir := t.TempDir() // no certificate in it
+	type result struct {
+		code int
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		code, err := run(context.Background(), []string{"serve", "--listen=127.0.0.1:0", "--metrics-listen=127.0.0.1:0", "--log-level=error",
+			"--tls-cert-file=" + filepath.Join(dir, "tls.crt"), "--tls-private-key-file=" + filepath.Join(dir, "tls.key"), "--kubeconfig=" + writeKubeconfig(t)})
+		done <- result{code, err}
+	}()
+	select {
+	case r := <-done:
+		if r.code == 0 || r.err == nil || !strings.Contains(r.err.Error(), "loading the serving certificate") {
+			t.Errorf("run() = %d, %v; want a failure naming the certificate", r.code, r.err)
+		}
+	case <-time.After(time.Minute): // a bound on liveness for a loaded machine, not a timing assertion
+		t.Fatal("serve did not return after failing to load its certificate")
+	}
+}
+
 // parseServe parses serve's flags and builds its configuration, as RunE does.
 func parseServe(t *testing.T, args ...string) (*serveOptions, *webhook.Config) {
 	t.Helper()
