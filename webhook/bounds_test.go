@@ -16,6 +16,8 @@ import (
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"github.com/volumeguard/volumeguard/policy"
 )
 
 // hostilePod is a pod of containers containers of one image declaring
@@ -62,7 +64,8 @@ func answer(t *testing.T, env *testEnv, e Endpoint, pod *corev1.Pod) (int, []byt
 // TestHostilePodAnswersBounded: a pod of 40 containers of an image that
 // declares 256 VOLUMEs (10,240 findings), or of paths of 20 KB, gets an
 // answer of bounded size in every mode, and still a real one: in mode
-// mutate a patch of megabytes becomes a denial that says why.
+// mutate at most policy.MaxAddedVolumes emptyDirs are added, and a patch of
+// megabytes (long paths) becomes a denial that says why.
 func TestHostilePodAnswersBounded(t *testing.T) {
 	tests := []struct {
 		name        string
@@ -76,7 +79,8 @@ func TestHostilePodAnswersBounded(t *testing.T) {
 		messageHas  string
 		messageCuts bool
 	}{
-		{name: "mutate many", mode: ModeMutate, endpoint: Mutating, containers: 40, volumes: 256, pathLen: 8, messageHas: "over volumeguard's limit of 524288"},
+		// policy adds at most policy.MaxAddedVolumes emptyDirs; the rest are warned.
+		{name: "mutate many", mode: ModeMutate, endpoint: Mutating, containers: 40, volumes: 256, pathLen: 8, allowed: true, patched: true},
 		{name: "mutate long paths", mode: ModeMutate, endpoint: Mutating, containers: 1, volumes: 40, pathLen: 20_000, messageHas: "over volumeguard's limit", messageCuts: true},
 		{name: "mutate under the limit", mode: ModeMutate, endpoint: Mutating, containers: 1, volumes: 256, pathLen: 8, allowed: true, patched: true},
 		{name: "mutate validate", mode: ModeMutate, endpoint: Validating, containers: 40, volumes: 256, pathLen: 8, allowed: true},
@@ -154,8 +158,8 @@ func TestMutateUnderThePatchLimitApplies(t *testing.T) {
 	if err := json.Unmarshal(applyPatch(t, raw, resp), &patched); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(patched.Spec.Volumes); n != 512 {
-		t.Errorf("%d volumes after the patch, want 512", n)
+	if n := len(patched.Spec.Volumes); n != policy.MaxAddedVolumes {
+		t.Errorf("%d volumes after the patch, want %d", n, policy.MaxAddedVolumes)
 	}
 }
 
