@@ -155,18 +155,24 @@ func TestParseMirror(t *testing.T) {
 		{in: "http://10.0.0.5:5000", want: mirror{registry: "10.0.0.5:5000", insecure: true}},
 		{in: "harbor.example/dockerhub-proxy", want: mirror{registry: "harbor.example", prefix: "dockerhub-proxy"}},
 		{in: "https://harbor.example/v2/dockerhub-proxy", want: mirror{registry: "harbor.example", prefix: "dockerhub-proxy"}},
+		{in: "harbor.example/v2proxy", want: mirror{registry: "harbor.example", prefix: "v2proxy"}},
+		{in: "harbor.example/v2proxy/hub", want: mirror{registry: "harbor.example", prefix: "v2proxy/hub"}},
+		{in: "harbor.example/v2/v2proxy", want: mirror{registry: "harbor.example", prefix: "v2proxy"}},
+		{in: "https://harbor.example/v2/", want: mirror{registry: "harbor.example"}},
+		{in: "harbor.example/v2", want: mirror{registry: "harbor.example"}},
 		{in: "", bad: true},
 		{in: "UPPER.example/Bad", bad: true},
 		{in: "bad host", bad: true},
 	} {
-		got, err := parseMirror(tc.in)
-		if (err != nil) != tc.bad {
-			t.Errorf("parseMirror(%q) error = %v, want bad %v", tc.in, err, tc.bad)
-			continue
-		}
-		if !tc.bad && got != tc.want {
-			t.Errorf("parseMirror(%q) = %+v, want %+v", tc.in, got, tc.want)
-		}
+		t.Run(tc.in, func(t *testing.T) {
+			got, err := parseMirror(tc.in)
+			if (err != nil) != tc.bad {
+				t.Fatalf("parseMirror(%q) error = %v, want bad %v", tc.in, err, tc.bad)
+			}
+			if !tc.bad && got != tc.want {
+				t.Errorf("parseMirror(%q) = %+v, want %+v", tc.in, got, tc.want)
+			}
+		})
 	}
 }
 

@@ -172,8 +172,13 @@ func parseMirror(s string) (mirror, error) {
 		rest = strings.TrimPrefix(rest, "https://")
 	}
 	hostPart, prefix, _ := strings.Cut(strings.TrimSuffix(rest, "/"), "/")
-	// containerd's hosts.toml spells a prefix "host/v2/prefix".
-	prefix = strings.TrimPrefix(strings.TrimPrefix(prefix, "v2"), "/")
+	// containerd's hosts.toml spells a prefix "host/v2/prefix": only a whole
+	// "v2" segment is that spelling ("v2proxy" is a project name).
+	if prefix == "v2" {
+		prefix = ""
+	} else if after, ok := strings.CutPrefix(prefix, "v2/"); ok {
+		prefix = after
+	}
 	reg, err := name.NewRegistry(hostPart, name.StrictValidation)
 	if err != nil || hostPart == "" {
 		return m, fmt.Errorf("parsing mirror %q: want host[:port][/prefix]", s)
