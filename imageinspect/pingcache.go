@@ -2,9 +2,10 @@ package imageinspect
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"io"
 	"net/http"
-	"sync"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -19,26 +20,31 @@ const pingTTL = 5 * time.Minute
 // maxPingBody bounds what is kept of a ping answer; real ones are "{}".
 const maxPingBody = 64 << 10
 
+// maxPingHosts bounds the hosts whose ping answer is kept: hosts come from
+// pod specs, which anyone creating pods writes. A cluster pulls from a
+// handful; past the bound the least recently used is asked again.
+const maxPingHosts = 1024
+
+// maxPingCacheBytes bounds the answers kept (a real one is a few hundred
+// bytes of headers and "{}").
+const maxPingCacheBytes = 8 * mib
+
 // pingCache answers go-containerregistry's registry ping from memory after
 // the first one per scheme and host. Other requests pass through.
 type pingCache struct {
-	inner http.RoundTripper
-	now   func() time.Time
-
+	inner   http.RoundTripper
 	group   singleflight.Group
-	mu      sync.Mutex
-	answers map[string]pingAnswer
+	answers *lru // pingAnswer by scheme://host
 }
 
 type pingAnswer struct {
-	status  int
-	header  http.Header
-	body    []byte
-	expires time.Time
+	status int
+	header http.Header
+	body   []byte
 }
 
 func newPingCache(inner http.RoundTripper, now func() time.Time) *pingCache {
-	return &pingCache{inner: inner, now: now, answers: map[string]pingAnswer{}}
+	return &pingCache{inner: inner, answers: newLRU(maxPingHosts, maxPingCacheBytes, now)}
 }
 
 func (p *pingCache) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -46,28 +52,29 @@ func (p *pingCache) RoundTrip(req *http.Request) (*http.Response, error) {
 		return p.inner.RoundTrip(req)
 	}
 	key := req.URL.Scheme + "://" + req.URL.Host
-	p.mu.Lock()
-	a, ok := p.answers[key]
-	if ok && p.now().After(a.expires) {
-		delete(p.answers, key)
-		ok = false
-	}
-	p.mu.Unlock()
-	if ok {
-		return a.response(req), nil
+	if a, ok := p.answers.get(key); ok {
+		return a.(pingAnswer).response(req), nil
 	}
 
 	// Lookups that start together share one ping: the first asks, the
-	// others wait for its answer. An answer that is not kept (an error, a
-	// 5xx) is asked again by each of them.
-	v, err, _ := p.group.Do(key, func() (any, error) { return p.ask(req, key) })
-	if err != nil {
-		return nil, err
+	// others wait for its answer, each no longer than its own context. An
+	// answer that is not kept (a 5xx), or a ping whose asker gave up, is
+	// asked again by each of them.
+	ctx := req.Context()
+	ch := p.group.DoChan(key, func() (any, error) { return p.ask(req, key) })
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case r := <-ch:
+		askerGaveUp := errors.Is(r.Err, context.Canceled) || errors.Is(r.Err, context.DeadlineExceeded)
+		switch {
+		case r.Err != nil && !(askerGaveUp && ctx.Err() == nil):
+			return nil, r.Err
+		case r.Err == nil && r.Val != nil:
+			return r.Val.(pingAnswer).response(req), nil
+		}
+		return p.inner.RoundTrip(req)
 	}
-	if a, ok := v.(pingAnswer); ok {
-		return a.response(req), nil
-	}
-	return p.inner.RoundTrip(req)
 }
 
 // ask pings the registry and keeps the answer when it describes the
@@ -89,11 +96,21 @@ func (p *pingCache) ask(req *http.Request, key string) (any, error) {
 	if len(body) > maxPingBody {
 		return nil, nil
 	}
-	a := pingAnswer{status: resp.StatusCode, header: resp.Header.Clone(), body: body, expires: p.now().Add(pingTTL)}
-	p.mu.Lock()
-	p.answers[key] = a
-	p.mu.Unlock()
+	a := pingAnswer{status: resp.StatusCode, header: resp.Header.Clone(), body: body}
+	p.answers.add(key, a, a.size(), pingTTL)
 	return a, nil
+}
+
+// size estimates the bytes a kept answer holds.
+func (a pingAnswer) size() int64 {
+	n := int64(len(a.body))
+	for k, vs := range a.header {
+		n += int64(len(k))
+		for _, v := range vs {
+			n += int64(len(v) + 16)
+		}
+	}
+	return n
 }
 
 func (a pingAnswer) response(req *http.Request) *http.Response {
