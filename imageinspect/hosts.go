@@ -97,13 +97,13 @@ func (i *Inspector) tryHost(ctx context.Context, lk *lookup, h host, op func(con
 	}
 	// Slots are taken tenant first, host second, never the other way.
 	ctx = holdingSlots(ctx)
-	ep, err := i.endpoint(ctx, lk, h)
-	if err == nil {
-		err = op(ctx, ep)
-		if kind, _ := classify(ctx, err, ""); kind == ErrUnauthorized {
-			i.forgetCreds(lk, ep.repo, ep.creds)
+	err = i.withCreds(ctx, lk, h.repo, func(c *creds) error {
+		ep, err := i.endpoint(ctx, h, c)
+		if err != nil {
+			return err
 		}
-	}
+		return op(ctx, ep)
+	})
 	done(ctx, err)
 	return err
 }
@@ -112,13 +112,9 @@ func transportKey(repo name.Repository, c *creds) string {
 	return repo.Registry.Scheme() + "://" + repo.Name() + "\x00" + c.fp
 }
 
-// endpoint returns h authenticated with the lookup's credentials, pinging it
-// and fetching a token only the first time (and once for concurrent callers).
-func (i *Inspector) endpoint(ctx context.Context, lk *lookup, h host) (*endpoint, error) {
-	c, err := i.credsFor(ctx, lk, h.repo)
-	if err != nil {
-		return nil, err
-	}
+// endpoint returns h authenticated with c, pinging it and fetching a token
+// only the first time (and once for concurrent callers).
+func (i *Inspector) endpoint(ctx context.Context, h host, c *creds) (*endpoint, error) {
 	key := transportKey(h.repo, c)
 	if v, ok := i.transports.get(key); ok {
 		return &endpoint{repo: h.repo, creds: c, rt: v.(http.RoundTripper)}, nil
@@ -132,9 +128,6 @@ func (i *Inspector) endpoint(ctx context.Context, lk *lookup, h host) (*endpoint
 		return rt, nil
 	})
 	if err != nil {
-		if kind, _ := classify(ctx, err, ""); kind == ErrUnauthorized {
-			i.forgetCreds(lk, h.repo, c)
-		}
 		return nil, fmt.Errorf("contacting %s: %w", h.repo.RegistryStr(), redactError(err))
 	}
 	return &endpoint{repo: h.repo, creds: c, rt: v.(http.RoundTripper)}, nil
