@@ -32,18 +32,45 @@ func unsupportedError(doing, ref, mediaType string) error {
 	return fmt.Errorf("%s %q: %w: %s is not a container image manifest or index", doing, ref, ErrUnsupportedMediaType, mediaType)
 }
 
-// rateLimitedError is a 429 we did not wait out: the registry asked for
-// longer than the deadline leaves, or kept answering 429.
+// rateLimitedError is a 429 that ended a request, and why it was not
+// waited out (again).
 type rateLimitedError struct {
 	host       string
+	tries      int           // requests sent, each answered 429 at the end
+	why        rateLimitWhy  // why no further try
 	retryAfter time.Duration // 0: the registry did not say
 	at         time.Time     // when it may be retried; zero when unknown
+	maxWait    time.Duration // the longest wait honoured, for rateLimitWaitTooLong
 }
+
+type rateLimitWhy int
+
+const (
+	rateLimitTriesSpent  rateLimitWhy = iota // every try was answered 429
+	rateLimitWaitTooLong                     // Retry-After beyond the longest wait honoured
+	rateLimitNoTimeLeft                      // the wait does not fit before the deadline
+)
 
 func (e *rateLimitedError) Error() string {
 	msg := fmt.Sprintf("%s rate-limited the request (429 Too Many Requests)", e.host)
+	asks := ""
 	if e.retryAfter > 0 {
-		msg += fmt.Sprintf("; it asks to retry after %s (at %s), longer than this lookup can wait", e.retryAfter.Round(time.Second), e.at.UTC().Format(time.RFC3339))
+		asks = fmt.Sprintf("it asks to wait %s (until %s)", e.retryAfter.Round(time.Second), e.at.UTC().Format(time.RFC3339))
+	}
+	switch {
+	case e.why == rateLimitTriesSpent && e.tries > 1:
+		msg += fmt.Sprintf("; it kept answering 429 after %d tries", e.tries)
+		if asks != "" {
+			msg += ", the last time " + asks
+		}
+	case e.why == rateLimitWaitTooLong:
+		msg += fmt.Sprintf("; %s, longer than the %s a lookup waits at most", asks, e.maxWait)
+	case e.why == rateLimitNoTimeLeft && asks != "":
+		msg += "; " + asks + ", longer than the deadline leaves"
+	case e.why == rateLimitNoTimeLeft:
+		msg += "; the deadline leaves no time to try again"
+	case asks != "":
+		msg += "; " + asks
 	}
 	return msg + "; use a mirror, or credentials with a higher pull limit"
 }

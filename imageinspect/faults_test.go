@@ -94,11 +94,14 @@ func TestFaults(t *testing.T) {
 	}{
 		{name: "429 with a short Retry-After is waited out", match: manifestGet, times: 1, do: tooMany("1")},
 		{name: "429 with a Retry-After past the deadline fails at once", match: manifestGet, times: 1, do: tooMany("120"),
-			kind: ErrRateLimited, says: []string{"rate-limited", "retry after 2m0s"}},
+			kind: ErrRateLimited, says: []string{"rate-limited", "asks to wait 2m0s", "longer than the deadline leaves"}},
 		{name: "429 with a Retry-After as a date", match: manifestGet, times: 1, do: tooMany(time.Now().Add(time.Hour).UTC().Format(http.TimeFormat)),
-			kind: ErrRateLimited, says: []string{"retry after 59m", "longer than this lookup can wait"}},
+			kind: ErrRateLimited, says: []string{"asks to wait 59m", "longer than the deadline leaves"}},
 		{name: "429 without Retry-After, every time", match: manifestGet, times: 100, do: tooMany(""),
-			kind: ErrRateLimited, says: []string{"429 Too Many Requests"}},
+			kind: ErrRateLimited, says: []string{"429 Too Many Requests", "kept answering 429 after 3 tries"}},
+		// The case: waited out, retried, and still 429.
+		{name: "429 with a short Retry-After, every time", match: manifestGet, times: 100, do: tooMany("1"),
+			kind: ErrRateLimited, says: []string{"kept answering 429 after 3 tries, the last time it asks to wait 1s"}},
 		{name: "a truncated config is fetched again", match: blobGet, times: 1, do: truncate},
 		{name: "a config truncated every time", match: blobGet, times: 100, do: truncate,
 			kind: ErrUnavailable, says: []string{"truncated"}},
@@ -131,8 +134,51 @@ func TestFaults(t *testing.T) {
 				return
 			}
 			assertErr(t, err, tc.kind, tc.says...)
+			if strings.Contains(err.Error(), "longer than") && strings.Contains(err.Error(), "kept answering") {
+				t.Errorf("error %q gives two reasons", err)
+			}
 			if ctx.Err() != nil {
 				t.Errorf("returned only at the deadline: %v", err)
+			}
+		})
+	}
+}
+
+func TestRateLimitedWithoutDeadline(t *testing.T) {
+	// A CLI lookup has no deadline: a Retry-After over the longest wait is
+	// refused for that, not for a deadline.
+	f := &fault{}
+	host := startRegistry(t, f.wrap)
+	pushImage(t, host, "app:1", imageSpec{platform: Platform{"linux", "amd64", ""}})
+	f.set(manifestGet, tooMany("30"), 1)
+	_, err := newTestInspector().Inspect(context.Background(), host+"/app:1", nil)
+	assertErr(t, err, ErrRateLimited, "asks to wait 30s", "longer than the 10s a lookup waits at most")
+}
+
+func TestRateLimitedMessages(t *testing.T) {
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for _, tc := range []struct {
+		name string
+		err  rateLimitedError
+		want string
+	}{
+		{name: "tries spent, no Retry-After", err: rateLimitedError{tries: 3, why: rateLimitTriesSpent},
+			want: "r.example rate-limited the request (429 Too Many Requests); it kept answering 429 after 3 tries; use a mirror, or credentials with a higher pull limit"},
+		{name: "tries spent, Retry-After waited out", err: rateLimitedError{tries: 3, why: rateLimitTriesSpent, retryAfter: 3 * time.Second, at: at},
+			want: "r.example rate-limited the request (429 Too Many Requests); it kept answering 429 after 3 tries, the last time it asks to wait 3s (until 2026-01-02T03:04:05Z); use a mirror, or credentials with a higher pull limit"},
+		{name: "a single try", err: rateLimitedError{tries: 1, why: rateLimitTriesSpent, retryAfter: 3 * time.Second, at: at},
+			want: "r.example rate-limited the request (429 Too Many Requests); it asks to wait 3s (until 2026-01-02T03:04:05Z); use a mirror, or credentials with a higher pull limit"},
+		{name: "longer than the deadline leaves", err: rateLimitedError{tries: 1, why: rateLimitNoTimeLeft, retryAfter: time.Hour, at: at},
+			want: "r.example rate-limited the request (429 Too Many Requests); it asks to wait 1h0m0s (until 2026-01-02T03:04:05Z), longer than the deadline leaves; use a mirror, or credentials with a higher pull limit"},
+		{name: "no time left for a backoff", err: rateLimitedError{tries: 1, why: rateLimitNoTimeLeft},
+			want: "r.example rate-limited the request (429 Too Many Requests); the deadline leaves no time to try again; use a mirror, or credentials with a higher pull limit"},
+		{name: "longer than a lookup waits", err: rateLimitedError{tries: 1, why: rateLimitWaitTooLong, retryAfter: time.Minute, at: at, maxWait: 10 * time.Second},
+			want: "r.example rate-limited the request (429 Too Many Requests); it asks to wait 1m0s (until 2026-01-02T03:04:05Z), longer than the 10s a lookup waits at most; use a mirror, or credentials with a higher pull limit"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.err.host = "r.example"
+			if got := tc.err.Error(); got != tc.want {
+				t.Errorf("Error() =\n%s\nwant\n%s", got, tc.want)
 			}
 		})
 	}

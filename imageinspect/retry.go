@@ -61,7 +61,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		wait, again := t.decide(ctx, req, resp, err, attempt)
 		if !again {
 			if resp != nil && resp.StatusCode == http.StatusTooManyRequests {
-				return nil, rateLimited(req, resp)
+				return nil, t.rateLimited(ctx, req, resp, attempt)
 			}
 			return resp, err
 		}
@@ -180,10 +180,21 @@ func retryAfter(resp *http.Response) (time.Duration, bool) {
 	return 0, false
 }
 
-func rateLimited(req *http.Request, resp *http.Response) error {
-	e := &rateLimitedError{host: req.URL.Host}
-	if after, ok := retryAfter(resp); ok {
+// rateLimited says why a 429 ends the request: the tries ran out, or the
+// wait the registry asks for is more than we wait or than the deadline leaves.
+func (t *retryTransport) rateLimited(ctx context.Context, req *http.Request, resp *http.Response, attempt int) error {
+	e := &rateLimitedError{host: req.URL.Host, tries: attempt}
+	after, asked := retryAfter(resp)
+	if asked {
 		e.retryAfter, e.at = after, time.Now().Add(after)
+	}
+	switch {
+	case attempt >= t.policy.attempts:
+		e.why = rateLimitTriesSpent
+	case asked && after > t.policy.maxWait && t.fits(ctx, after):
+		e.why, e.maxWait = rateLimitWaitTooLong, t.policy.maxWait
+	default:
+		e.why = rateLimitNoTimeLeft
 	}
 	return e
 }
