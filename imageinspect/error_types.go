@@ -21,6 +21,15 @@ func (e *tooLargeError) Error() string {
 
 func (e *tooLargeError) Is(target error) bool { return target == ErrTooLarge }
 
+// limitError is content listing more than volumeguard reads (VOLUMEs of a
+// config, entries of an index); it is ErrTooLarge for errors.Is, so that
+// the metrics reasons stay one fixed set.
+type limitError struct{ msg string }
+
+func (e *limitError) Error() string { return e.msg }
+
+func (e *limitError) Is(target error) bool { return target == ErrTooLarge }
+
 // unsupportedError says which media type was refused and what to do.
 func unsupportedError(doing, ref, mediaType string) error {
 	if isSchema1(mediaType) {

@@ -47,6 +47,12 @@ func TestInspectErrors(t *testing.T) {
 			contentType: "application/vnd.example.thing+json",
 			body:        `{"schemaVersion":2,"mediaType":"application/vnd.example.thing+json"}`,
 		},
+		"null/manifests/v1":      {contentType: string(types.OCIManifestSchema1), body: "null"},
+		"nullindex/manifests/v1": {contentType: string(types.OCIImageIndex), body: " null\n"},
+		"noconfig/manifests/v1": {
+			contentType: string(types.OCIManifestSchema1),
+			body:        fmt.Sprintf(`{"schemaVersion":2,"mediaType":%q,"layers":[]}`, types.OCIManifestSchema1),
+		},
 		// An index whose entry says it is 1 GiB: refused without asking for it.
 		"huge/manifests/v1": {
 			contentType: string(types.OCIImageIndex),
@@ -70,6 +76,9 @@ func TestInspectErrors(t *testing.T) {
 		{name: "schema 1", ref: fake + "/old:v1", kind: ErrUnsupportedMediaType, says: []string{fake + "/old:v1", "schema 1", "rebuild and push"}},
 		{name: "unknown media type", ref: fake + "/odd:v1", kind: ErrUnsupportedMediaType, says: []string{"application/vnd.example.thing+json"}},
 		{name: "not a container image", ref: plain + "/chart:1", kind: ErrUnsupportedMediaType, says: []string{"helm"}},
+		{name: "null manifest", ref: fake + "/null:v1", says: []string{fake + "/null:v1", "JSON null instead of a manifest"}},
+		{name: "null index", ref: fake + "/nullindex:v1", says: []string{"JSON null instead of a manifest"}},
+		{name: "manifest without config", ref: fake + "/noconfig:v1", says: []string{"names no config digest"}},
 		{name: "manifest over the limit", ref: plain + "/there:1", opts: []Option{WithMaxManifestBytes(100)}, kind: ErrTooLarge, says: []string{"manifest", "100 byte limit"}},
 		{name: "index entry over the limit", ref: fake + "/huge:v1", kind: ErrTooLarge, says: []string{"linux/amd64"}},
 		{name: "config over the limit", ref: plain + "/there:1", opts: []Option{WithMaxConfigBytes(64)}, kind: ErrTooLarge, says: []string{"config", "64 byte limit"}},

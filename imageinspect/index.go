@@ -11,12 +11,23 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
+// maxPlatformImages bounds the platform images read per index: each costs a
+// manifest and a config request. Real images have a dozen linux platforms
+// at most; a pod that pins its platform reads one.
+const maxPlatformImages = 32
+
 // inspectIndex reads the volumes of the platforms of idx that want selects,
 // a few platforms at a time.
 func (i *Inspector) inspectIndex(ctx context.Context, lk *lookup, ref name.Reference, idx *manifest, want *Platform) ([]PlatformVolumes, error) {
 	entries := selectEntries(idx.entries, want)
 	if len(entries) == 0 {
 		return nil, noMatchError(ref, idx.entries, want)
+	}
+	if len(entries) > maxPlatformImages {
+		// Reading some would miss the volumes of the others.
+		return nil, fmt.Errorf("selecting a platform of %q: %w", ref.Name(), &limitError{fmt.Sprintf(
+			"the index has %d images for %s, over the limit of %d read per index; pin the pod's platform (kubernetes.io/os and kubernetes.io/arch node selector)",
+			len(entries), wanted(want, entries), maxPlatformImages)})
 	}
 	out := make([]PlatformVolumes, len(entries))
 	g, gctx := errgroup.WithContext(ctx)
@@ -94,6 +105,14 @@ func selectEntries(entries []v1.Descriptor, want *Platform) []v1.Descriptor {
 // noMatchError names the platforms the index does have, so that the user
 // sees at once whether the image or the pod's node selector is wrong.
 func noMatchError(ref name.Reference, entries []v1.Descriptor, want *Platform) error {
+	if d, ok := nestedIndex(entries, want); ok {
+		what := "an entry"
+		if d.Platform != nil {
+			what = "the entry for " + platformOf(d.Platform).String()
+		}
+		return fmt.Errorf("selecting a platform of %q: %w: %s (%s) is itself an index; nested indexes are not read: name the inner index or an image instead",
+			ref.Name(), ErrUnsupportedMediaType, what, d.Digest)
+	}
 	var have []string
 	for _, d := range selectEntries(entries, nil) {
 		have = append(have, platformOf(d.Platform).String())
@@ -110,11 +129,35 @@ func noMatchError(ref name.Reference, entries []v1.Descriptor, want *Platform) e
 	if len(have) > 0 {
 		available = strings.Join(have, ", ")
 	}
-	wanted := "any platform"
-	if want != nil {
-		wanted = "platform " + Platform{OS: or(want.OS, "*"), Architecture: or(want.Architecture, "*"), Variant: want.Variant}.String()
+	return fmt.Errorf("selecting a platform of %q: %w: the index has no image for %s (it has: %s)", ref.Name(), ErrNoMatchingPlatform, wanted(want, nil), available)
+}
+
+// nestedIndex finds an entry that is itself an index where an image for
+// want would have been: containerd would descend into it, we do not.
+func nestedIndex(entries []v1.Descriptor, want *Platform) (v1.Descriptor, bool) {
+	for _, d := range entries {
+		if !d.MediaType.IsIndex() || isAttestation(d) {
+			continue
+		}
+		if want == nil || d.Platform == nil || want.matches(platformOf(d.Platform)) {
+			return d, true
+		}
 	}
-	return fmt.Errorf("selecting a platform of %q: %w: the index has no image for %s (it has: %s)", ref.Name(), ErrNoMatchingPlatform, wanted, available)
+	return v1.Descriptor{}, false
+}
+
+// wanted says which platforms were looked for: want, or for want nil the
+// linux ones when selected holds any.
+func wanted(want *Platform, selected []v1.Descriptor) string {
+	if want != nil {
+		return "platform " + Platform{OS: or(want.OS, "*"), Architecture: or(want.Architecture, "*"), Variant: want.Variant}.String()
+	}
+	for _, d := range selected {
+		if d.Platform.OS == "linux" {
+			return "linux"
+		}
+	}
+	return "any platform"
 }
 
 func or(s, def string) string {

@@ -2,7 +2,9 @@ package imageinspect
 
 import (
 	"context"
+	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -98,4 +100,80 @@ func sortedStrings(s []string) bool {
 		}
 	}
 	return true
+}
+
+func TestIndexLimits(t *testing.T) {
+	host := startRegistry(t, nil)
+	var adds []mutate.IndexAddendum
+	for k := range 40 {
+		p := Platform{"linux", fmt.Sprintf("arch%d", k), ""}
+		img := buildImage(t, imageSpec{mediaType: types.OCIManifestSchema1, platform: p, volumes: []string{"/data"}})
+		adds = append(adds, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: p.OS, Architecture: p.Architecture}}})
+	}
+	pushIndex(t, host, "wide:1", mutate.AppendManifests(mutate.IndexMediaType(empty.Index, types.OCIImageIndex), adds...))
+
+	// The issue's index: 10,000 entries, 2 MB, under the manifest cap.
+	var entries []string
+	for k := range 10_000 {
+		entries = append(entries, fmt.Sprintf(`{"mediaType":%q,"size":500,"digest":"sha256:%064x","platform":{"os":"linux","architecture":"amd64"}}`, types.OCIManifestSchema1, k))
+	}
+	fake := serve(t, fakeRegistry(map[string]fakeManifest{
+		"huge/manifests/v1": {contentType: string(types.OCIImageIndex),
+			body: fmt.Sprintf(`{"schemaVersion":2,"mediaType":%q,"manifests":[%s]}`, types.OCIImageIndex, strings.Join(entries, ","))},
+	}))
+
+	for _, tc := range []struct {
+		name     string
+		ref      string
+		platform *Platform
+		err      string // a too_large error saying this; "" succeeds
+		counts   [3]int64
+	}{
+		{name: "10,000 entries: refused from the index alone", ref: fake + "/huge:v1", err: "index lists 10000 entries, over the limit of 1024", counts: [3]int64{1, 0, 0}},
+		{name: "40 linux images: refused before reading any", ref: host + "/wide:1",
+			err: "the index has 40 images for linux, over the limit of 32 read per index; pin the pod's platform", counts: [3]int64{1, 0, 0}},
+		{name: "40 linux images, one pinned: read", ref: host + "/wide:1", platform: &Platform{OS: "linux", Architecture: "arch7"}, counts: [3]int64{2, 0, 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ct := newCountingTransport()
+			img, err := newTestInspector(WithTransport(ct)).Inspect(context.Background(), tc.ref, tc.platform)
+			if tc.err != "" {
+				assertErr(t, err, ErrTooLarge, tc.err, tc.ref)
+			} else if err != nil {
+				t.Fatal(err)
+			} else if got := platformStrings(img.Platforms); !reflect.DeepEqual(got, []string{"linux/arch7"}) {
+				t.Errorf("platforms = %v, want [linux/arch7]", got)
+			}
+			if got := ct.counts(); got != tc.counts {
+				t.Errorf("[manifest GETs, HEADs, blob GETs] = %v, want %v", got, tc.counts)
+			}
+		})
+	}
+}
+
+func TestNestedIndex(t *testing.T) {
+	host := startRegistry(t, nil)
+	inner := buildIndexOf(t, Platform{"linux", "amd64", ""}, "/data")
+	outer := mutate.AppendManifests(mutate.IndexMediaType(empty.Index, types.OCIImageIndex), mutate.IndexAddendum{
+		Add:        inner,
+		Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "amd64"}},
+	})
+	pushIndex(t, host, "nested:1", outer)
+	innerDigest := digestOf(t, inner)
+
+	for _, tc := range []struct {
+		name     string
+		platform *Platform
+		kind     error
+		says     []string
+	}{
+		{name: "any platform", kind: ErrUnsupportedMediaType, says: []string{"the entry for linux/amd64 (" + innerDigest + ") is itself an index", "nested indexes are not read"}},
+		{name: "its platform", platform: &Platform{OS: "linux", Architecture: "amd64"}, kind: ErrUnsupportedMediaType, says: []string{"is itself an index"}},
+		{name: "another platform", platform: &Platform{OS: "linux", Architecture: "s390x"}, kind: ErrNoMatchingPlatform, says: []string{"no image for platform linux/s390x"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := newTestInspector().Inspect(context.Background(), host+"/nested:1", tc.platform)
+			assertErr(t, err, tc.kind, tc.says...)
+		})
+	}
 }

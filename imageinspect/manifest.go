@@ -3,8 +3,8 @@ package imageinspect
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"sort"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -23,49 +23,71 @@ type manifest struct {
 
 func (m *manifest) isIndex() bool { return m.mediaType.IsIndex() }
 
-// configInfo is what is kept of an image config.
-type configInfo struct {
-	platform Platform
-	volumes  []string // sorted, as declared
-}
-
-// size estimates the bytes a configInfo holds, for the cache.
-func (c *configInfo) size() int64 {
-	n := int64(64 + len(c.platform.String()))
-	for _, v := range c.volumes {
-		n += int64(16 + len(v))
-	}
-	return n
-}
+// maxIndexEntries bounds the entries an index may list. Real indexes list
+// a dozen platforms, each with its attestation; a hostile one listing
+// thousands would cost a request per entry and push everything else out of
+// the cache. Refused as ErrTooLarge before any entry is decoded.
+const maxIndexEntries = 1024
 
 // parseManifest decodes raw, whose media type the registry gave as
 // contentType, refusing anything that is not a current image manifest or
-// index.
+// index. Only what is kept is decoded: an image manifest's layers are
+// skipped, an index's entries counted before they are built.
 func parseManifest(raw []byte, contentType, digest string) (*manifest, error) {
+	if t := bytes.TrimSpace(raw); len(t) == 0 || string(t) == "null" {
+		// Valid JSON, and an empty manifest to encoding/json.
+		return nil, errors.New("parsing manifest: the registry sent an empty body or JSON null instead of a manifest (a broken registry, proxy or cache)")
+	}
 	mt := mediaTypeOf(contentType, raw)
 	// What is kept is a fraction of raw, but grows with it (index entries).
 	m := &manifest{digest: digest, mediaType: mt, size: int64(len(raw))}
 	switch mt {
 	case types.DockerManifestList, types.OCIImageIndex:
-		idx, err := v1.ParseIndexManifest(bytes.NewReader(raw))
-		if err != nil {
+		idx := indexDoc{Manifests: entryList{limit: maxIndexEntries}}
+		if err := json.Unmarshal(raw, &idx); err != nil {
+			if errors.As(err, new(*limitError)) {
+				return nil, err
+			}
 			return nil, fmt.Errorf("parsing index: %w", err)
 		}
-		m.entries = idx.Manifests
+		m.entries = idx.Manifests.entries
 	case types.DockerManifestSchema2, types.OCIManifestSchema1:
-		mf, err := v1.ParseManifest(bytes.NewReader(raw))
-		if err != nil {
+		var mf struct {
+			Config v1.Descriptor `json:"config"`
+		}
+		if err := json.Unmarshal(raw, &mf); err != nil {
 			return nil, fmt.Errorf("parsing manifest: %w", err)
 		}
 		if ct := mf.Config.MediaType; ct != "" && ct != types.DockerConfigJSON && ct != types.OCIConfigJSON {
 			// An OCI artifact (Helm chart, signature, ...): no runtime runs it.
 			return nil, fmt.Errorf("%w: config media type %s is not a container image config", ErrUnsupportedMediaType, ct)
 		}
+		if mf.Config.Digest.Algorithm == "" {
+			return nil, errors.New("parsing manifest: it names no config digest")
+		}
 		m.config = mf.Config
 	default:
 		return nil, &unsupportedMediaTypeError{mediaType: string(mt)}
 	}
 	return m, nil
+}
+
+// indexDoc is the part of an index that is read.
+type indexDoc struct {
+	Manifests entryList `json:"manifests"`
+}
+
+// entryList decodes an index's entries, refusing more than limit.
+type entryList struct {
+	limit   int
+	entries []v1.Descriptor
+}
+
+func (l *entryList) UnmarshalJSON(raw []byte) error {
+	if n := countElements(raw); n > l.limit {
+		return &limitError{fmt.Sprintf("index lists %d entries, over the limit of %d", n, l.limit)}
+	}
+	return json.Unmarshal(raw, &l.entries)
 }
 
 // knownManifestTypes are the manifest media types a registry may answer.
@@ -117,20 +139,6 @@ func isSchema1(mt string) bool {
 // Indexes may omit entry media types; the fetched manifest is checked again.
 func isImageManifest(mt types.MediaType) bool {
 	return mt == "" || mt == types.DockerManifestSchema2 || mt == types.OCIManifestSchema1
-}
-
-// parseConfig decodes an image config into what is kept of it.
-func parseConfig(raw []byte) (*configInfo, error) {
-	cf, err := v1.ParseConfigFile(bytes.NewReader(raw))
-	if err != nil {
-		return nil, fmt.Errorf("parsing config: %w", err)
-	}
-	info := &configInfo{platform: Platform{OS: cf.OS, Architecture: cf.Architecture, Variant: cf.Variant}}
-	for v := range cf.Config.Volumes {
-		info.volumes = append(info.volumes, v)
-	}
-	sort.Strings(info.volumes)
-	return info, nil
 }
 
 // unsupportedMediaTypeError is a manifest media type we refuse; Inspect

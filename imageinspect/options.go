@@ -18,6 +18,12 @@ const (
 	defaultMaxManifestBytes = 4 * mib
 	defaultMaxConfigBytes   = 4 * mib
 
+	// Real images declare a handful of VOLUMEs (the most seen in public
+	// images is some dozens). Each becomes a finding per container, a line
+	// of a denial and in mutate mode a volume, so a config declaring
+	// thousands could make one admission hold and send megabytes.
+	defaultMaxVolumes = 256
+
 	// A cluster runs some hundreds to a few thousand distinct images; 10,000
 	// entries (a tag, a manifest or a config each) hold them all. Entries are
 	// small (what is kept of a manifest or config, not its bytes), so 64 MiB
@@ -71,6 +77,7 @@ type options struct {
 	transport        http.RoundTripper
 	maxManifestBytes int64
 	maxConfigBytes   int64
+	maxVolumes       int
 	logger           logr.Logger
 	userAgent        string
 	tagTTL           time.Duration // 0: tags resolve once per Inspector
@@ -96,6 +103,7 @@ func makeOptions(opts ...Option) *options {
 		insecure:         map[string]bool{},
 		maxManifestBytes: defaultMaxManifestBytes,
 		maxConfigBytes:   defaultMaxConfigBytes,
+		maxVolumes:       defaultMaxVolumes,
 		logger:           logr.Discard(),
 		userAgent:        defaultUserAgent,
 		notFoundTTL:      defaultNotFoundTTL,
@@ -154,6 +162,19 @@ func WithMaxConfigBytes(n int64) Option {
 	return func(o *options) {
 		if n > 0 {
 			o.maxConfigBytes = n
+		}
+	}
+}
+
+// WithMaxVolumes caps the VOLUMEs one image config may declare (default
+// 256). A config declaring more, or a VOLUME path longer than 4096 bytes
+// (PATH_MAX), is an image error (ErrTooLarge) that names the count and the
+// limit; the paths are counted before any is decoded, so such a config
+// costs no more memory than its bytes.
+func WithMaxVolumes(n int) Option {
+	return func(o *options) {
+		if n > 0 {
+			o.maxVolumes = n
 		}
 	}
 }
