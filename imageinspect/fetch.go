@@ -17,6 +17,13 @@ const staleRetryAfter = 30 * time.Second
 
 const tagEntrySize = 96 // a digest string
 
+// tagEntry is what a tag resolved to, and when the registry last said so:
+// how long it has been served stale counts from then.
+type tagEntry struct {
+	digest    string
+	confirmed time.Time
+}
+
 // Cache keys. Tags and "not found" answers are keyed by the fingerprint of
 // the credentials they were read with. Manifests are keyed by repository and
 // digest, configs by digest alone: content-addressed, they are shared by
@@ -59,9 +66,9 @@ func (i *Inspector) resolveManifest(ctx context.Context, lk *lookup, ref name.Re
 	i.opts.metrics.cacheLookup(CacheTag, ok && !expired)
 	switch {
 	case ok && !expired:
-		return i.byDigest(ctx, lk, ref.Context(), v.(string), fp)
+		return i.byDigest(ctx, lk, ref.Context(), v.(tagEntry).digest, fp)
 	case ok:
-		return i.revalidate(ctx, lk, ref, v.(string), fp)
+		return i.revalidate(ctx, lk, ref, v.(tagEntry), fp)
 	}
 	return i.byTag(ctx, lk, ref, fp)
 }
@@ -110,8 +117,8 @@ func (i *Inspector) byTag(ctx context.Context, lk *lookup, ref name.Reference, f
 
 // cachedTag returns the manifest of a fresh tag entry, if both are cached.
 func (i *Inspector) cachedTag(ref name.Reference, fp string) *manifest {
-	if d, ok := i.cache.get(tagKey(ref, fp)); ok {
-		if m, ok := i.cache.get(manifestKey(ref.Context(), d.(string))); ok {
+	if t, ok := i.cache.get(tagKey(ref, fp)); ok {
+		if m, ok := i.cache.get(manifestKey(ref.Context(), t.(tagEntry).digest)); ok {
 			return m.(*manifest)
 		}
 	}
@@ -120,11 +127,11 @@ func (i *Inspector) cachedTag(ref name.Reference, fp string) *manifest {
 
 // revalidate asks, with a HEAD, whether an expired tag still points to old.
 // Unchanged, the cached manifest and config serve: one HEAD, no GET.
-func (i *Inspector) revalidate(ctx context.Context, lk *lookup, ref name.Reference, old, fp string) (*manifest, error) {
+func (i *Inspector) revalidate(ctx context.Context, lk *lookup, ref name.Reference, old tagEntry, fp string) (*manifest, error) {
 	key := tagKey(ref, fp)
 	v, err := i.shared(ctx, "head\x00"+key, func(ctx context.Context) (any, error) {
 		if v, ok := i.cache.get(key); ok {
-			return v, nil // revalidated by a flight that just ended
+			return v.(tagEntry).digest, nil // revalidated by a flight that just ended
 		}
 		var digest string
 		err := i.onHosts(ctx, lk, ref.Context(), func(ctx context.Context, ep *endpoint) error {
@@ -133,7 +140,7 @@ func (i *Inspector) revalidate(ctx context.Context, lk *lookup, ref name.Referen
 			return err
 		})
 		if err == nil && digest != "" {
-			i.cache.add(key, digest, tagEntrySize, i.opts.tagTTL)
+			i.cache.add(key, tagEntry{digest: digest, confirmed: i.opts.now()}, tagEntrySize, i.opts.tagTTL)
 		}
 		return digest, err
 	})
@@ -146,11 +153,19 @@ func (i *Inspector) revalidate(ctx context.Context, lk *lookup, ref name.Referen
 		i.rememberNotFound(ref, fp, err)
 		return nil, err
 	case kind == ErrUnavailable || kind == ErrTimeout || kind == ErrRateLimited:
-		// stale-if-error: what the tag pointed to a TTL ago beats no answer.
+		// stale-if-error: what the tag pointed to a TTL ago beats no
+		// answer, for a while (WithMaxStale).
+		age := i.opts.now().Sub(old.confirmed)
+		left := i.opts.maxStale - (age - i.opts.tagTTL)
+		if left <= 0 {
+			i.cache.remove(key)
+			return nil, fmt.Errorf("%w (the registry last confirmed the tag %s ago; an expired tag is served for at most %s while revalidating it fails)",
+				err, age.Round(time.Second), i.opts.maxStale)
+		}
 		i.stats.staleServed.Add(1)
 		i.log.V(1).Info("serving an expired tag: revalidating it failed", "reference", ref.Name(), "reason", kind.Error())
-		i.cache.extendExpired(key, old, min(staleRetryAfter, i.opts.tagTTL))
-		return i.byDigest(ctx, lk, ref.Context(), old, fp)
+		i.cache.extendExpired(key, old, min(staleRetryAfter, i.opts.tagTTL, left))
+		return i.byDigest(ctx, lk, ref.Context(), old.digest, fp)
 	}
 	// The registry did not say (no Docker-Content-Digest, HEAD refused, a
 	// 401 to look into): a GET does.
@@ -180,7 +195,7 @@ func (i *Inspector) fetchManifest(ctx context.Context, lk *lookup, ref name.Refe
 	}
 	i.cache.add(manifestKey(ref.Context(), m.digest), m, m.size, 0)
 	if _, byDigest := ref.(name.Digest); !byDigest {
-		i.cache.add(tagKey(ref, fp), m.digest, tagEntrySize, i.opts.tagTTL)
+		i.cache.add(tagKey(ref, fp), tagEntry{digest: m.digest, confirmed: i.opts.now()}, tagEntrySize, i.opts.tagTTL)
 	}
 	return m, nil
 }

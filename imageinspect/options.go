@@ -36,6 +36,11 @@ const (
 	// short enough that an image pushed a moment later is seen.
 	defaultNotFoundTTL = 30 * time.Second
 
+	// An expired tag whose revalidation fails is served stale for at most
+	// an hour: an outage or rate limit of minutes does not fail admissions,
+	// and a registry gone for good does not freeze a tag forever.
+	defaultMaxStale = time.Hour
+
 	// Concurrent platform lookups within one index: enough to hide latency,
 	// few enough not to trip registry rate limits.
 	defaultPlatformJobs = 4
@@ -82,6 +87,7 @@ type options struct {
 	userAgent        string
 	tagTTL           time.Duration // 0: tags resolve once per Inspector
 	notFoundTTL      time.Duration // 0: "not found" is not remembered
+	maxStale         time.Duration // 0: an expired tag is never served
 	cacheSize        int
 	cacheBytes       int64
 	platformJobs     int
@@ -107,6 +113,7 @@ func makeOptions(opts ...Option) *options {
 		logger:           logr.Discard(),
 		userAgent:        defaultUserAgent,
 		notFoundTTL:      defaultNotFoundTTL,
+		maxStale:         defaultMaxStale,
 		cacheSize:        defaultCacheSize,
 		cacheBytes:       defaultCacheBytes,
 		platformJobs:     defaultPlatformJobs,
@@ -207,6 +214,20 @@ func WithTagTTL(d time.Duration) Option {
 	return func(o *options) {
 		if d >= 0 {
 			o.tagTTL = d
+		}
+	}
+}
+
+// WithMaxStale bounds how long an expired tag is served while revalidating
+// it fails (registry down, rate-limited, slow): default 1 hour past its
+// TTL. Within it, the expired digest is served and the registry asked again
+// 30 s later; past it, the lookup fails with the revalidation's error. 0
+// never serves an expired tag. Tags without a TTL (WithTagTTL 0) never
+// expire, so this does not apply to them.
+func WithMaxStale(d time.Duration) Option {
+	return func(o *options) {
+		if d >= 0 {
+			o.maxStale = d
 		}
 	}
 }
