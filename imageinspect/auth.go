@@ -185,8 +185,10 @@ func (i *Inspector) withCreds(ctx context.Context, lk *lookup, repo name.Reposit
 	}
 	start := s.first()
 	var refused error
-	for k := range s.all {
-		n := (start + k) % len(s.all)
+	tried := 0
+	for tried < len(s.all) && (tried == 0 || ctx.Err() == nil) {
+		n := (start + tried) % len(s.all)
+		tried++
 		err := op(s.all[n])
 		if kind, _ := classify(ctx, err, ""); kind != ErrUnauthorized {
 			if err == nil {
@@ -198,12 +200,12 @@ func (i *Inspector) withCreds(ctx context.Context, lk *lookup, repo name.Reposit
 		if refused == nil {
 			refused = err
 		}
-		if ctx.Err() != nil {
-			break
-		}
 	}
-	if len(s.all) > 1 {
-		return fmt.Errorf("%w (each of the %d credentials matching %s was tried)", refused, len(s.all), repo.RegistryStr())
+	switch {
+	case tried < len(s.all):
+		return fmt.Errorf("%w (%d of the %d credentials matching %s were tried before the deadline)", refused, tried, len(s.all), repo.RegistryStr())
+	case tried > 1:
+		return fmt.Errorf("%w (each of the %d credentials matching %s was tried)", refused, tried, repo.RegistryStr())
 	}
 	return refused
 }
