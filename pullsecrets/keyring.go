@@ -1,10 +1,12 @@
 package pullsecrets
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
+	"maps"
+	"net"
 	"net/url"
+	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -12,81 +14,144 @@ import (
 	corev1 "k8s.io/api/core/v1"
 )
 
-var errUnreadable = errors.New("a pull secret is not valid docker config JSON")
-
-// unusable says why a secret cannot serve as a pull secret, or "". It never
-// quotes the secret's content: a JSON error can show a byte of it.
-func unusable(s *corev1.Secret) string {
-	var raw []byte
-	var into any
-	switch s.Type {
-	case corev1.SecretTypeDockerConfigJson:
-		raw, into = s.Data[corev1.DockerConfigJsonKey], &struct {
-			Auths map[string]authn.AuthConfig `json:"auths"`
-		}{}
-	case corev1.SecretTypeDockercfg:
-		raw, into = s.Data[corev1.DockerConfigKey], &map[string]authn.AuthConfig{}
-	default:
-		return "its type is " + string(s.Type) + ", not " + string(corev1.SecretTypeDockerConfigJson) + " or " + string(corev1.SecretTypeDockercfg)
-	}
-	if len(raw) == 0 {
-		return "it has no docker config"
-	}
-	if json.Unmarshal(raw, into) != nil {
-		return "its docker config is not valid JSON (or an auth field is not base64)"
-	}
-	if !registriesParse(into) {
-		return "a registry in its docker config is not a valid host or URL"
-	}
-	return ""
+// keyring holds the credentials of a pod's pull secrets by registry
+// location, and finds those matching an image as the kubelet's keyring
+// (k8s.io/kubernetes/pkg/credentialprovider) does: every match, the most
+// specific locations first, and for one location the secrets in the pod's
+// order.
+type keyring struct {
+	index []string // locations, reverse-sorted: "quay.io/team" before "quay.io"
+	creds map[string][]authn.AuthConfig
 }
 
-// registriesParse checks what go-containerregistry's keyring will parse.
-func registriesParse(cfg any) bool {
-	var auths map[string]authn.AuthConfig
-	switch c := cfg.(type) {
-	case *map[string]authn.AuthConfig:
-		auths = *c
-	case *struct {
-		Auths map[string]authn.AuthConfig `json:"auths"`
-	}:
-		auths = c.Auths
+func (k *keyring) add(auths map[string]authn.AuthConfig) {
+	if k.creds == nil {
+		k.creds = map[string][]authn.AuthConfig{}
 	}
-	for registry := range auths {
-		v := registry
-		if !strings.HasPrefix(v, "https://") && !strings.HasPrefix(v, "http://") {
-			v = "https://" + v
+	// Map order would make the order of a secret's locations random; the
+	// index sorts them anyway.
+	for _, registry := range slices.Sorted(maps.Keys(auths)) {
+		loc, err := location(registry)
+		if err != nil {
+			continue // dockerConfig refused such secrets already
 		}
-		if _, err := url.Parse(v); err != nil {
+		if _, ok := k.creds[loc]; !ok {
+			k.index = append(k.index, loc)
+		}
+		cfg := auths[registry]
+		cfg.Auth = "" // decoded into Username and Password already
+		k.creds[loc] = append(k.creds[loc], cfg)
+	}
+	slices.Sort(k.index)
+	slices.Reverse(k.index)
+}
+
+// lookup returns the credentials matching target, in the order to try them.
+// A Docker Hub image is matched as the kubelet spells it
+// ("docker.io/library/nginx") and as go-containerregistry does
+// ("index.docker.io/library/nginx"), so that secrets written for
+// "docker.io" and for "https://index.docker.io/v1/" both serve it.
+func (k *keyring) lookup(target authn.Resource) []authn.AuthConfig {
+	targets := []string{target.String()}
+	if target.RegistryStr() == name.DefaultRegistry {
+		targets = []string{"docker.io" + strings.TrimPrefix(target.String(), name.DefaultRegistry), target.String()}
+	}
+	var out []authn.AuthConfig
+	seen := map[string]bool{}
+	for _, t := range targets {
+		for _, loc := range k.index {
+			if !seen[loc] && locationMatches(loc, t) {
+				seen[loc] = true
+				out = append(out, k.creds[loc]...)
+			}
+		}
+	}
+	return out
+}
+
+// location is the key of a docker config entry: host and path, without
+// scheme, "/v1/" or "/v2/" ("https://index.docker.io/v1/" is
+// "index.docker.io"), as docker and the kubelet read it.
+func location(registry string) (string, error) {
+	v := registry
+	if !strings.HasPrefix(v, "https://") && !strings.HasPrefix(v, "http://") {
+		v = "https://" + v
+	}
+	u, err := url.Parse(v)
+	if err != nil {
+		return "", err
+	}
+	p := u.Path
+	if strings.HasPrefix(p, "/v2/") || strings.HasPrefix(p, "/v1/") {
+		p = p[3:]
+	}
+	if p == "" || p == "/" {
+		return u.Host, nil
+	}
+	return u.Host + p, nil
+}
+
+// locationMatches reports whether the location glob matches target: same
+// port, same number of host labels each matching as a path.Match glob
+// ("*.example.com"), and the glob's path a prefix of the target's.
+func locationMatches(glob, target string) bool {
+	g, err := url.Parse("https://" + glob)
+	if err != nil {
+		return false
+	}
+	t, err := url.Parse("https://" + target)
+	if err != nil {
+		return false
+	}
+	gLabels, gPort := splitHost(g.Host)
+	tLabels, tPort := splitHost(t.Host)
+	if gPort != tPort || len(gLabels) != len(tLabels) || !strings.HasPrefix(t.Path, g.Path) {
+		return false
+	}
+	for i, label := range gLabels {
+		if ok, err := filepath.Match(label, tLabels[i]); err != nil || !ok {
 			return false
 		}
 	}
 	return true
 }
 
-// dockerHubAliases lets pull secrets written for "docker.io" serve images of
-// Docker Hub, which go-containerregistry names "index.docker.io" (kubectl
-// create secret docker-registry writes https://index.docker.io/v1/, which
-// matches already; many tools write docker.io). The kubelet accepts both.
-type dockerHubAliases struct{ inner authn.Keychain }
-
-func (k dockerHubAliases) Resolve(target authn.Resource) (authn.Authenticator, error) {
-	return k.ResolveContext(context.Background(), target)
-}
-
-func (k dockerHubAliases) ResolveContext(ctx context.Context, target authn.Resource) (authn.Authenticator, error) {
-	auth, err := authn.Resolve(ctx, k.inner, target)
-	if err != nil || auth != authn.Anonymous || target.RegistryStr() != name.DefaultRegistry {
-		return auth, err
+func splitHost(hostport string) (labels []string, port string) {
+	host, port, err := net.SplitHostPort(hostport)
+	if err != nil {
+		host, port = hostport, ""
 	}
-	return authn.Resolve(ctx, k.inner, alias{target})
+	return strings.Split(host, "."), port
 }
 
-// alias names a Docker Hub resource "docker.io/...".
-type alias struct{ authn.Resource }
-
-func (a alias) RegistryStr() string { return "docker.io" }
-
-func (a alias) String() string {
-	return "docker.io" + strings.TrimPrefix(a.Resource.String(), a.Resource.RegistryStr())
+// dockerConfig reads the registry credentials of a pull secret, or says why
+// it cannot serve as one. The reason never quotes the secret's content: a
+// JSON error can show a byte of it.
+func dockerConfig(s *corev1.Secret) (map[string]authn.AuthConfig, string) {
+	var raw []byte
+	var auths map[string]authn.AuthConfig
+	var into any
+	switch s.Type {
+	case corev1.SecretTypeDockerConfigJson:
+		cfg := &struct {
+			Auths *map[string]authn.AuthConfig `json:"auths"`
+		}{Auths: &auths}
+		raw, into = s.Data[corev1.DockerConfigJsonKey], cfg
+	case corev1.SecretTypeDockercfg:
+		raw, into = s.Data[corev1.DockerConfigKey], &auths
+	default:
+		return nil, "its type is " + string(s.Type) + ", not " + string(corev1.SecretTypeDockerConfigJson) + " or " + string(corev1.SecretTypeDockercfg)
+	}
+	if len(raw) == 0 {
+		return nil, "it has no docker config"
+	}
+	if json.Unmarshal(raw, into) != nil {
+		return nil, "its docker config is not valid JSON (or an auth field is not base64)"
+	}
+	for registry := range auths {
+		if _, err := location(registry); err != nil {
+			return nil, "a registry in its docker config is not a valid host or URL"
+		}
+	}
+	return auths, ""
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/google/go-containerregistry/pkg/authn"
-	k8schain "github.com/google/go-containerregistry/pkg/authn/kubernetes"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	corev1listers "k8s.io/client-go/listers/core/v1"
@@ -87,9 +86,11 @@ func (s *Source) HasSynced() bool {
 // images with: its imagePullSecrets, then its service account's (default
 // "default"), then the fallback. Like the kubelet, it skips secrets that do
 // not exist (or are not docker registry secrets) instead of failing: the
-// pull may still work with the others. Where several secrets match one
-// registry, the pod's own come first; the kubelet would also try the others
-// after a refusal, this keychain offers only the first.
+// pull may still work with the others. Where several credentials match one
+// registry, Resolve gives the first (the most specific registry location,
+// then the pod's own secrets before its service account's, then the
+// fallback) and ResolveAll all of them in that order, which
+// imageinspect tries in turn after a refusal as the kubelet does.
 //
 // The service account's secrets are added even when the pod lists its own:
 // for a Pod the ServiceAccount admission plugin has already copied them in
@@ -106,7 +107,7 @@ func (s *Source) Keychain(ctx context.Context, namespace string, spec *corev1.Po
 	if err != nil {
 		return nil, err
 	}
-	var secrets []corev1.Secret
+	ring := &keyring{}
 	for _, n := range names {
 		secret, err := s.secrets.Secrets(namespace).Get(n)
 		if apierrors.IsNotFound(err) {
@@ -116,21 +117,17 @@ func (s *Source) Keychain(ctx context.Context, namespace string, spec *corev1.Po
 		if err != nil {
 			return nil, fmt.Errorf("reading pull secret %s/%s: %w", namespace, n, err)
 		}
-		if why := unusable(secret); why != "" {
+		auths, why := dockerConfig(secret)
+		if why != "" {
 			s.opts.log.Info("pull secret skipped", "secret", namespace+"/"+n, "reason", why)
 			continue
 		}
-		secrets = append(secrets, *secret)
+		ring.add(auths)
 	}
-	if len(secrets) == 0 {
+	if len(ring.index) == 0 {
 		return s.opts.fallback, nil
 	}
-	kc, err := k8schain.NewFromPullSecrets(ctx, secrets)
-	if err != nil {
-		// unusable() parsed each one already; say which namespace, not what.
-		return nil, fmt.Errorf("reading the pull secrets of namespace %s: %w", namespace, errUnreadable)
-	}
-	return authn.NewMultiKeychain(dockerHubAliases{kc}, s.opts.fallback), nil
+	return &podKeychain{ring: ring, fallback: s.opts.fallback}, nil
 }
 
 // secretNames lists the pod's pull secrets, then its service account's,
