@@ -11,8 +11,9 @@
 // It is built to face registries it does not trust from inside an admission
 // deadline: credentials per inspection (UsingKeychain, a pod's pull
 // secrets), mirrors, bounded retries that honour Retry-After within the
-// caller's deadline, caps on sizes and redirects, allowed and denied
-// registries, and no connection to link-local or cloud metadata addresses.
+// caller's deadline, caps on sizes and redirects and on what one image may
+// make it hold (VOLUMEs, index entries), allowed and denied registries,
+// and no connection to link-local or cloud metadata addresses.
 // docs/registry-access.md describes it for operators.
 //
 // The package is silent: it returns errors, wrapped with the image and what
