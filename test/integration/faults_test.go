@@ -43,7 +43,7 @@ func TestFaults(t *testing.T) {
 		},
 		{
 			name: "429 with a Retry-After past the deadline", fault: newFault(manifestGET, 100, status(http.StatusTooManyRequests, map[string]string{"Retry-After": "30"})),
-			kind: imageinspect.ErrRateLimited, says: []string{"rate-limited", "429 Too Many Requests", "retry after 30s"}, tries: 1,
+			kind: imageinspect.ErrRateLimited, says: []string{"rate-limited", "429 Too Many Requests", "asks to wait 30s", "longer than the deadline leaves"}, tries: 1,
 			policy: "fail at once, saying when to retry",
 		},
 		{
