@@ -37,6 +37,19 @@ const (
 	// crash-looping controller with a typo in an image does not send a
 	// request per pod, and an image pushed a moment later is seen.
 	DefaultNotFoundTTL = 30 * time.Second
+	// DefaultMaxStale is how long past its TTL a tag whose revalidation keeps
+	// failing is still served: a registry outage of minutes does not fail
+	// every admission, one of hours is not hidden.
+	DefaultMaxStale = time.Hour
+	// DefaultRegistryConcurrency bounds the requests in flight to one
+	// registry host: a registry that hangs holds only its own slots.
+	DefaultRegistryConcurrency = 8
+	// DefaultNamespaceConcurrency bounds one namespace's lookups that the
+	// cache cannot answer: half a registry's slots, so that one namespace
+	// never holds them all.
+	DefaultNamespaceConcurrency = 4
+	// maxConcurrency keeps a typo from opening thousands of connections.
+	maxConcurrency = 256
 )
 
 // Options are the settings of `volumeguard serve` as its flags give them.
@@ -66,6 +79,14 @@ type Options struct {
 	// (0: not at all).
 	TagTTL      time.Duration
 	NotFoundTTL time.Duration
+	// MaxStale is how long past its TTL an expired tag is served while its
+	// revalidation fails (0: never).
+	MaxStale time.Duration
+	// RegistryConcurrency bounds the requests in flight per registry host;
+	// NamespaceConcurrency the lookups in flight per namespace that the
+	// cache cannot answer.
+	RegistryConcurrency  int
+	NamespaceConcurrency int
 	// Keychain is the webhook's own registry credentials, tried after a
 	// pod's pull secrets. nil: authn.DefaultKeychain (the docker config of
 	// the process, credential helpers included).
@@ -90,6 +111,10 @@ func NewOptions() *Options {
 		PullSecrets:      true,
 		TagTTL:           DefaultTagTTL,
 		NotFoundTTL:      DefaultNotFoundTTL,
+		MaxStale:         DefaultMaxStale,
+
+		RegistryConcurrency:  DefaultRegistryConcurrency,
+		NamespaceConcurrency: DefaultNamespaceConcurrency,
 	}
 }
 
@@ -125,6 +150,15 @@ func (o *Options) Validate() error {
 	}
 	if o.NotFoundTTL < 0 {
 		errs = append(errs, fmt.Errorf("--not-found-ttl %s: want 0 (do not remember) or more", o.NotFoundTTL))
+	}
+	if o.MaxStale < 0 {
+		errs = append(errs, fmt.Errorf("--max-stale %s: want 0 (never serve an expired tag) or more", o.MaxStale))
+	}
+	if o.RegistryConcurrency < 1 || o.RegistryConcurrency > maxConcurrency {
+		errs = append(errs, fmt.Errorf("--registry-concurrency %d: want 1 to %d", o.RegistryConcurrency, maxConcurrency))
+	}
+	if o.NamespaceConcurrency < 1 || o.NamespaceConcurrency > maxConcurrency {
+		errs = append(errs, fmt.Errorf("--namespace-concurrency %d: want 1 to %d", o.NamespaceConcurrency, maxConcurrency))
 	}
 	return errors.Join(errs...)
 }
@@ -194,6 +228,9 @@ func (o *Options) Config() (*Config, error) {
 		imageinspect.WithKeychain(o.Keychain), // nil: the Inspector's default
 		imageinspect.WithTagTTL(o.TagTTL),
 		imageinspect.WithNotFoundTTL(o.NotFoundTTL),
+		imageinspect.WithMaxStale(o.MaxStale),
+		imageinspect.WithHostConcurrency(o.RegistryConcurrency),
+		imageinspect.WithTenantConcurrency(o.NamespaceConcurrency),
 		imageinspect.WithMetrics(metrics.InspectorMetrics()),
 	)
 	return &Config{

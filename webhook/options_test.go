@@ -39,6 +39,9 @@ func TestOptionsValidate(t *testing.T) {
 		{name: "tag TTL negative", change: func(o *Options) { o.TagTTL = -time.Second }, want: "--tag-ttl -1s"},
 		{name: "tag TTL zero keeps tags", change: func(o *Options) { o.TagTTL = 0 }},
 		{name: "not-found TTL negative", change: func(o *Options) { o.NotFoundTTL = -time.Second }, want: "--not-found-ttl -1s"},
+		{name: "max stale negative", change: func(o *Options) { o.MaxStale = -time.Second }, want: "--max-stale -1s"},
+		{name: "registry concurrency zero", change: func(o *Options) { o.RegistryConcurrency = 0 }, want: "--registry-concurrency 0: want 1 to 256"},
+		{name: "namespace concurrency huge", change: func(o *Options) { o.NamespaceConcurrency = 100000000 }, want: "--namespace-concurrency 100000000: want 1 to 256"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

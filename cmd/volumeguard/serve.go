@@ -97,6 +97,10 @@ func (so *serveOptions) addFlags(fs *pflag.FlagSet) {
 			"needs list and watch on secrets and serviceaccounts cluster-wide. false: volumeguard's own credentials only, no Secret is read")
 	fs.DurationVar(&o.TagTTL, "tag-ttl", o.TagTTL, "how long a tag stays resolved to its digest before a HEAD revalidates it (0: for the process's lifetime)")
 	fs.DurationVar(&o.NotFoundTTL, "not-found-ttl", o.NotFoundTTL, `how long an image that was "not found" is remembered as such (0: ask every time)`)
+	fs.DurationVar(&o.MaxStale, "max-stale", o.MaxStale, "how long past --tag-ttl a tag is still served while revalidating it fails (registry down, rate-limited); 0: never")
+	fs.IntVar(&o.RegistryConcurrency, "registry-concurrency", o.RegistryConcurrency, "requests in flight per registry host; more wait their turn, so that a registry that hangs holds only its own")
+	fs.IntVar(&o.NamespaceConcurrency, "namespace-concurrency", o.NamespaceConcurrency,
+		"image lookups in flight per namespace that the cache cannot answer; a namespace's slow registry or flood of new images waits in its own queue")
 	so.registry.addFlags(fs)
 	so.managed.addFlags(fs)
 }
