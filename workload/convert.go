@@ -194,17 +194,3 @@ func dotted(path []string) string {
 	}
 	return b.String()
 }
-
-// toUnstructured converts an API value to JSON values, numbers as int64 or
-// float64 like the objects read from manifests.
-func toUnstructured(v any) (map[string]any, error) {
-	data, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
-	}
-	var m map[string]any
-	if err := utiljson.Unmarshal(data, &m); err != nil {
-		return nil, err
-	}
-	return m, nil
-}

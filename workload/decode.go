@@ -134,7 +134,7 @@ func (d *Decoder) objects(file string, n int, m map[string]any, where string, de
 		return nil, nil
 	}
 	o.PodSpecs = specs
-	if err := o.readMetadata(); err != nil {
+	if err := o.readMetadata(m); err != nil {
 		return nil, []error{o.errorf("%w", err)}
 	}
 	return []Object{o}, nil
@@ -163,7 +163,7 @@ func listItems(m map[string]any) ([]any, bool, error) {
 
 // newObject starts the Object for m, which must name its kind and apiVersion.
 func newObject(file string, n int, m map[string]any, where string) (Object, *Error) {
-	o := Object{File: file, Document: n, Content: m}
+	o := Object{File: file, Document: n}
 	o.Kind, _ = m["kind"].(string)
 	o.APIVersion, _ = m["apiVersion"].(string)
 	if meta, ok := m["metadata"].(map[string]any); ok {
@@ -188,10 +188,10 @@ func newObject(file string, n int, m map[string]any, where string) (Object, *Err
 	return o, nil
 }
 
-// readMetadata reads the namespace and name, checking their types: the
-// object is reported under them.
-func (o *Object) readMetadata() error {
-	raw, ok := o.Content["metadata"]
+// readMetadata reads the namespace and name of m, the object as decoded,
+// checking their types: the object is reported under them.
+func (o *Object) readMetadata(m map[string]any) error {
+	raw, ok := m["metadata"]
 	if !ok || raw == nil {
 		return nil
 	}
@@ -244,7 +244,7 @@ func (d *Decoder) FromJSON(raw []byte) (Object, error) {
 		return Object{}, o.errorf("%w", err)
 	}
 	o.PodSpecs = specs
-	if err := o.readMetadata(); err != nil {
+	if err := o.readMetadata(m); err != nil {
 		return Object{}, o.errorf("%w", err)
 	}
 	return o, nil

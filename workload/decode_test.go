@@ -199,8 +199,8 @@ func TestDecode(t *testing.T) {
 			checkSummary(t, objs, tt.want)
 			checkErrors(t, "t.yaml", errs, tt.wantErrs)
 			for _, o := range objs {
-				if o.File != "t.yaml" || o.Content == nil {
-					t.Errorf("object %s %q: file %q, content %v", o.Kind, o.Name, o.File, o.Content != nil)
+				if o.File != "t.yaml" {
+					t.Errorf("object %s %q: file %q, want t.yaml", o.Kind, o.Name, o.File)
 				}
 			}
 		})

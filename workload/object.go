@@ -11,11 +11,6 @@ type Object struct {
 	Namespace  string // as written (may be "")
 	Name       string // metadata.name, or metadata.generateName when name is empty
 	PodSpecs   []PodSpec
-
-	// Content is the object as decoded (JSON values: map[string]any, []any,
-	// string, int64, float64, bool, nil). SetPodSpec writes into it, so a
-	// mutation can be diffed against the original or written back.
-	Content map[string]any
 }
 
 // PodSpec is one pod spec found inside an object.
