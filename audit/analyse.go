@@ -11,11 +11,15 @@ import (
 	"github.com/volumeguard/volumeguard/policy"
 )
 
-// analyse analyses the groups' specs, opts.Concurrency at a time.
+// analyse analyses the groups' specs, opts.Concurrency at a time; once ctx
+// is done, the groups not started are errors, never clean.
 func analyse(ctx context.Context, analyzer *analysis.Analyzer, groups []*group, opts Options) {
-	analysis.ForEach(len(groups), opts.Concurrency, opts.Progress, func(i int) {
+	started := analysis.ForEach(ctx, len(groups), opts.Concurrency, opts.Progress, func(i int) {
 		analyseGroup(ctx, analyzer, groups[i], opts.Keychains)
 	})
+	for _, g := range groups[started:] {
+		g.result = analysis.Skipped(g.spec, context.Cause(ctx))
+	}
 }
 
 func analyseGroup(ctx context.Context, analyzer *analysis.Analyzer, g *group, keychains KeychainSource) {

@@ -58,7 +58,7 @@ func Run(ctx context.Context, analyzer *analysis.Analyzer, opts Options) *Report
 }
 
 func analyse(ctx context.Context, analyzer *analysis.Analyzer, jobs []*job, opts Options) {
-	analysis.ForEach(len(jobs), opts.Concurrency, opts.Progress, func(i int) {
+	analysis.ForEach(ctx, len(jobs), opts.Concurrency, opts.Progress, func(i int) {
 		jobs[i].result = analyzer.Analyze(ctx, jobs[i].spec.Spec)
 	})
 }
