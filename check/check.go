@@ -4,7 +4,11 @@ package check
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
+	"sync"
+	"time"
 
 	"github.com/volumeguard/volumeguard/analysis"
 	"github.com/volumeguard/volumeguard/workload"
@@ -15,50 +19,155 @@ type Options struct {
 	// Paths are files, directories (read recursively) or "-" for Stdin.
 	Paths []string
 	Stdin io.Reader
-	// Concurrency bounds the pod specs analysed at once.
+	// Concurrency bounds the objects analysed at once.
 	Concurrency int
-	// Progress, when set, is called as pod specs finish: done of total.
+	// Timeout bounds the whole run, reading and analysis; 0 means none.
+	// When it expires the report is still written, with an error for each
+	// input not read and each object not analysed.
+	Timeout time.Duration
+	// Progress, when set, is called as objects finish: done of total.
 	Progress func(done, total int)
 }
 
-// job is one pod spec to analyse and where its results go.
-type job struct {
-	obj    workload.Object
-	spec   workload.PodSpec
-	result analysis.Result
+// TimeoutError is the cause of what Options.Timeout cut short.
+type TimeoutError struct{ Timeout time.Duration }
+
+func (e *TimeoutError) Error() string {
+	return fmt.Sprintf("the overall timeout of %s expired", e.Timeout)
 }
 
-// Run reads the manifests, analyses every pod spec they hold and returns the
-// report; it never stops at the first bad file or unreadable image.
-func Run(ctx context.Context, analyzer *analysis.Analyzer, opts Options) *Report {
-	objects, decodeErrs := workload.ReadPaths(opts.Paths, opts.Stdin)
-	report := &Report{Findings: []Finding{}, Errors: []Error{}}
-	for _, err := range decodeErrs {
-		report.Errors = append(report.Errors, decodeError(err))
+// Is makes a TimeoutError a context.DeadlineExceeded, as callers test.
+func (e *TimeoutError) Is(target error) bool { return target == context.DeadlineExceeded }
+
+// Run reads the manifests, analyses every pod spec they hold and writes the
+// report to out as it goes: each object once it and every object before it
+// are analysed, in input order, so memory does not grow with the findings.
+// It never stops at the first bad file or unreadable image.
+//
+// When ctx is done (the user interrupted) Run stops at once, leaves the
+// report unfinished and returns ctx's cause. Otherwise the error is out's,
+// when writing failed.
+func Run(ctx context.Context, analyzer *analysis.Analyzer, opts Options, out Writer) (Summary, error) {
+	runCtx := ctx
+	if opts.Timeout > 0 {
+		var cancel context.CancelFunc
+		runCtx, cancel = context.WithTimeoutCause(ctx, opts.Timeout, &TimeoutError{opts.Timeout})
+		defer cancel()
+	}
+	in := workload.ReadPaths(runCtx, opts.Paths, opts.Stdin)
+	if ctx.Err() != nil {
+		return Summary{}, context.Cause(ctx)
+	}
+	e := &emitter{ctx: ctx, out: out, objects: in.Objects, results: make([][]analysis.Result, len(in.Objects))}
+	e.summary.Notes = inputNotes(in)
+	for _, err := range in.Errors {
+		e.addError(decodeError(err))
 	}
 
-	var jobs []*job
-	for _, obj := range objects {
-		for _, spec := range obj.PodSpecs {
-			jobs = append(jobs, &job{obj: obj, spec: spec})
+	// A report that cannot be written ends the analysis too.
+	analysisCtx, stop := context.WithCancelCause(runCtx)
+	defer stop(nil)
+	e.stop = stop
+	started := analysis.ForEach(analysisCtx, len(e.objects), opts.Concurrency, opts.Progress, func(i int) {
+		results := make([]analysis.Result, len(e.objects[i].PodSpecs))
+		for j, spec := range e.objects[i].PodSpecs {
+			results[j] = analyzer.Analyze(analysisCtx, spec.Spec)
 		}
-	}
-	analyse(ctx, analyzer, jobs, opts)
-
-	// Jobs keep the order of the files, so the report is deterministic.
-	for _, j := range jobs {
-		for _, f := range j.result.Findings {
-			report.Findings = append(report.Findings, newFinding(j.obj, f))
-		}
-		for _, e := range j.result.Errors {
-			report.Errors = append(report.Errors, imageError(j.obj, e))
-		}
-	}
-	return report
-}
-
-func analyse(ctx context.Context, analyzer *analysis.Analyzer, jobs []*job, opts Options) {
-	analysis.ForEach(ctx, len(jobs), opts.Concurrency, opts.Progress, func(i int) {
-		jobs[i].result = analyzer.Analyze(ctx, jobs[i].spec.Spec)
+		e.done(i, results)
 	})
+	for i := started; i < len(e.objects); i++ {
+		results := make([]analysis.Result, len(e.objects[i].PodSpecs))
+		for j, spec := range e.objects[i].PodSpecs {
+			results[j] = analysis.Skipped(spec.Spec, context.Cause(analysisCtx))
+		}
+		e.done(i, results)
+	}
+
+	if ctx.Err() != nil {
+		return Summary{}, context.Cause(ctx)
+	}
+	if e.err != nil {
+		return e.summary, e.err
+	}
+	return e.summary, out.Finish()
+}
+
+// emitter writes the objects' results in input order as they come in.
+type emitter struct {
+	ctx  context.Context
+	out  Writer
+	stop context.CancelCauseFunc
+
+	mu      sync.Mutex
+	objects []workload.Object
+	results [][]analysis.Result // per object, per pod spec; nil until done
+	next    int                 // the first object not written
+	summary Summary
+	err     error // the first write error
+}
+
+// done records the results of object i and writes every object from the
+// first not written up to the first not done. Objects written are dropped.
+func (e *emitter) done(i int, results []analysis.Result) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.results[i] = results
+	for e.next < len(e.objects) && e.results[e.next] != nil {
+		if e.err == nil && e.ctx.Err() == nil {
+			e.write(e.objects[e.next], e.results[e.next])
+		}
+		e.objects[e.next], e.results[e.next] = workload.Object{}, nil
+		e.next++
+	}
+}
+
+func (e *emitter) write(obj workload.Object, results []analysis.Result) {
+	var findings []Finding
+	for _, res := range results {
+		for _, f := range res.Findings {
+			findings = append(findings, newFinding(obj, f))
+		}
+	}
+	if len(findings) > 0 {
+		e.summary.Findings += len(findings)
+		if err := e.out.WriteObject(findings); err != nil {
+			e.err = err
+			e.stop(err)
+			return
+		}
+	}
+	for _, res := range results {
+		for _, ie := range res.Errors {
+			e.addError(imageError(obj, ie))
+		}
+	}
+}
+
+func (e *emitter) addError(err Error) {
+	e.summary.Errors++
+	e.out.AddError(err)
+}
+
+// inputNotes are what people should know about the input: files skipped,
+// inputs that held nothing, documents without a pod spec.
+func inputNotes(in workload.Input) []string {
+	var notes []string
+	for _, path := range in.Skipped {
+		notes = append(notes, fmt.Sprintf("skipped %s: not a regular file (a named pipe, socket or device); name it as an argument to read it", path))
+	}
+	for _, err := range in.Errors {
+		var we *workload.Error
+		if !errors.Is(err, workload.ErrNoObjects) || !errors.As(err, &we) {
+			continue
+		}
+		if we.File == "-" {
+			notes = append(notes, "nothing came in on stdin: when a command feeds it (kustomize build | volumeguard check -), check that it succeeded (set -o pipefail)")
+		} else {
+			notes = append(notes, fmt.Sprintf("%s holds no Kubernetes object: nothing there was checked", we.File))
+		}
+	}
+	if len(in.Objects) == 0 && len(in.Errors) == 0 && in.Documents > 0 {
+		notes = append(notes, fmt.Sprintf("none of the %s read holds a pod spec (Pod, Deployment, CronJob, ...): nothing to check", plural(in.Documents, "document")))
+	}
+	return notes
 }

@@ -15,14 +15,16 @@ const (
 	ExitUnchecked = 2
 )
 
-// Report is the `-o json` document. Field names are stable; new fields may
-// be added.
-type Report struct {
-	Findings []Finding `json:"findings"`
-	Errors   []Error   `json:"errors"`
+// Summary is what Run wrote: counts for the exit code, and notes for people
+// (stderr) about the input.
+type Summary struct {
+	Findings, Errors int
+	Notes            []string
 }
 
-// Finding is one uncovered image volume of one container of one object.
+// Finding is one uncovered image volume of one container of one object: an
+// element of the `-o json` document's "findings". Field names are stable;
+// new fields may be added.
 type Finding struct {
 	File          string `json:"file"`
 	Kind          string `json:"kind"`
@@ -42,7 +44,8 @@ type Finding struct {
 	finding policy.Finding
 }
 
-// Error is something that could not be evaluated.
+// Error is something that could not be evaluated: an element of the `-o
+// json` document's "errors".
 type Error struct {
 	File      string `json:"file"`
 	Kind      string `json:"kind"`
@@ -54,11 +57,11 @@ type Error struct {
 
 // ExitCode is 2 when anything could not be evaluated (a finding may hide
 // there), else 1 when there are findings, else 0.
-func (r *Report) ExitCode() int {
+func (s Summary) ExitCode() int {
 	switch {
-	case len(r.Errors) > 0:
+	case s.Errors > 0:
 		return ExitUnchecked
-	case len(r.Findings) > 0:
+	case s.Findings > 0:
 		return ExitFindings
 	}
 	return ExitClean

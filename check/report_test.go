@@ -15,19 +15,89 @@ import (
 
 func TestExitCode(t *testing.T) {
 	tests := []struct {
-		name   string
-		report Report
-		want   int
+		name    string
+		summary Summary
+		want    int
 	}{
-		{"nothing", Report{}, ExitClean},
-		{"findings", Report{Findings: []Finding{{}}}, ExitFindings},
-		{"errors", Report{Errors: []Error{{}}}, ExitUnchecked},
-		{"errors win over findings: a finding may hide there", Report{Findings: []Finding{{}}, Errors: []Error{{}}}, ExitUnchecked},
+		{"nothing", Summary{}, ExitClean},
+		{"notes alone", Summary{Notes: []string{"nothing to check"}}, ExitClean},
+		{"findings", Summary{Findings: 1}, ExitFindings},
+		{"errors", Summary{Errors: 1}, ExitUnchecked},
+		{"errors win over findings: a finding may hide there", Summary{Findings: 1, Errors: 1}, ExitUnchecked},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := tt.report.ExitCode(); got != tt.want {
+			if got := tt.summary.ExitCode(); got != tt.want {
 				t.Errorf("ExitCode() = %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
+
+// writeReport writes objects (each a list of findings) and errors through w.
+func writeReport(t *testing.T, w Writer, objects [][]Finding, errs []Error) {
+	t.Helper()
+	for _, obj := range objects {
+		if err := w.WriteObject(obj); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, e := range errs {
+		w.AddError(e)
+	}
+	if err := w.Finish(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func zkFinding(obj workload.Object, container, path string) Finding {
+	return newFinding(obj, policy.Finding{Container: container, ContainerType: policy.Container, Image: "zookeeper:3.4.13", Digest: "sha256:a", Path: path})
+}
+
+// TestJSONWriterWritesWhatTheEncoderWould: the streamed document is, byte
+// for byte, the one json.Encoder wrote for the whole report before.
+func TestJSONWriterWritesWhatTheEncoderWould(t *testing.T) {
+	zk := workload.Object{File: "deploy.yaml", Kind: "Deployment", Namespace: "default", Name: "zk"}
+	web := workload.Object{File: "<web>.yaml", Kind: "Pod", Name: "a&b"}
+	webFinding := zkFinding(web, "web", "/data")
+	webFinding.Platforms = []string{"linux/arm64"}
+	webFinding.Relative = true
+	imageErr := Error{File: "x.yaml", Kind: "Pod", Name: "p", Container: "c", Image: "i", Message: "m <html>"}
+	tests := []struct {
+		name    string
+		objects [][]Finding
+		errs    []Error
+	}{
+		{name: "empty"},
+		{name: "one object", objects: [][]Finding{{zkFinding(zk, "zk", "/data"), zkFinding(zk, "zk", "/logs")}}},
+		{name: "errors only", errs: []Error{imageErr, {File: "bad.yaml", Message: "bad.yaml (document 2): yaml: no"}}},
+		{
+			name:    "objects and errors, with characters the encoder escapes",
+			objects: [][]Finding{{zkFinding(zk, "zk", "/data")}, {webFinding}},
+			errs:    []Error{imageErr},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got bytes.Buffer
+			writeReport(t, NewJSONWriter(&got), tt.objects, tt.errs)
+
+			whole := struct {
+				Findings []Finding `json:"findings"`
+				Errors   []Error   `json:"errors"`
+			}{Findings: []Finding{}, Errors: []Error{}}
+			for _, obj := range tt.objects {
+				whole.Findings = append(whole.Findings, obj...)
+			}
+			whole.Errors = append(whole.Errors, tt.errs...)
+			var want bytes.Buffer
+			enc := json.NewEncoder(&want)
+			enc.SetIndent("", "  ")
+			if err := enc.Encode(whole); err != nil {
+				t.Fatal(err)
+			}
+			if got.String() != want.String() {
+				t.Errorf("streamed JSON differs\n got: %s\nwant: %s", got.String(), want.String())
 			}
 		})
 	}
@@ -36,14 +106,9 @@ func TestExitCode(t *testing.T) {
 // TestJSONFieldNames pins the contract of DESIGN.md section 4.
 func TestJSONFieldNames(t *testing.T) {
 	obj := workload.Object{File: "deploy.yaml", Kind: "Deployment", Namespace: "default", Name: "zk"}
-	r := Report{
-		Findings: []Finding{newFinding(obj, policy.Finding{Container: "zk", ContainerType: policy.Container, Image: "zookeeper:3.4.13", Digest: "sha256:a", Path: "/data"})},
-		Errors:   []Error{{File: "x.yaml", Kind: "Pod", Name: "p", Image: "i", Message: "m"}},
-	}
 	var buf bytes.Buffer
-	if err := WriteJSON(&buf, &r); err != nil {
-		t.Fatal(err)
-	}
+	writeReport(t, NewJSONWriter(&buf), [][]Finding{{zkFinding(obj, "zk", "/data")}},
+		[]Error{{File: "x.yaml", Kind: "Pod", Name: "p", Image: "i", Message: "m"}})
 	var got map[string][]map[string]any
 	if err := json.Unmarshal(buf.Bytes(), &got); err != nil {
 		t.Fatal(err)
@@ -70,11 +135,9 @@ func TestWriteTextGroupsByObjectAndContainer(t *testing.T) {
 	f := func(container, path string, relative bool) Finding {
 		return newFinding(obj, policy.Finding{Container: container, ContainerType: policy.Container, Image: "zk:1", Path: path, Relative: relative})
 	}
-	r := &Report{Findings: []Finding{f("zk", "/data", false), f("zk", "logs", true), f("exporter", "/data", false)}}
 	var buf bytes.Buffer
-	if err := WriteText(&buf, r, resource.MustParse("2Gi")); err != nil {
-		t.Fatal(err)
-	}
+	w := NewTextWriter(&buf, resource.MustParse("2Gi"))
+	writeReport(t, w, [][]Finding{{f("zk", "/data", false), f("zk", "logs", true), f("exporter", "/data", false)}}, nil)
 	out := buf.String()
 	if strings.Count(out, "StatefulSet data/zk") != 1 {
 		t.Errorf("the object is not a single group:\n%s", out)
@@ -87,15 +150,12 @@ func TestWriteTextGroupsByObjectAndContainer(t *testing.T) {
 }
 
 func TestWriteTextNamesWhereAnImageErrorComesFrom(t *testing.T) {
-	r := &Report{Errors: []Error{
+	var buf bytes.Buffer
+	writeReport(t, NewTextWriter(&buf, resource.MustParse("1Gi")), nil, []Error{
 		{File: "a.yaml", Kind: "Pod", Name: "web", Container: "web", Image: "x", Message: `container "web": reading manifest of "x": not found`},
 		{File: "a.yaml", Message: "a.yaml (document 2): yaml: line 11: did not find expected ','"},
-	}}
-	var buf bytes.Buffer
-	if err := WriteText(&buf, r, resource.MustParse("1Gi")); err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []string{`error: a.yaml: Pod web: container "web": reading manifest`, "error: a.yaml (document 2): yaml"} {
+	})
+	for _, want := range []string{`error: a.yaml: Pod web: container "web": reading manifest`, "error: a.yaml (document 2): yaml", "0 findings in 0 objects, 2 errors"} {
 		if !strings.Contains(buf.String(), want) {
 			t.Errorf("text lacks %q:\n%s", want, buf.String())
 		}

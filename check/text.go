@@ -1,7 +1,7 @@
 package check
 
 import (
-	"encoding/json"
+	"bufio"
 	"fmt"
 	"io"
 	"strings"
@@ -11,41 +11,54 @@ import (
 	"github.com/volumeguard/volumeguard/policy"
 )
 
-// WriteJSON writes the report as the one JSON object of the contract.
-func WriteJSON(w io.Writer, r *Report) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(r)
+// textWriter writes findings grouped by object and container, each with
+// the fix, then the errors and a summary line.
+type textWriter struct {
+	w         *bufio.Writer
+	sizeLimit resource.Quantity
+	findings  int
+	objects   int
+	errors    []Error
 }
 
-// WriteText writes findings grouped by object and container, each with the
-// fix, then the errors and a summary line.
-func WriteText(w io.Writer, r *Report, sizeLimit resource.Quantity) error {
-	var b strings.Builder
-	objects := 0
-	for i := 0; i < len(r.Findings); {
-		obj := r.Findings[i]
-		objects++
-		fmt.Fprintf(&b, "%s: %s %s\n", obj.File, obj.Kind, qualifiedName(obj.Namespace, obj.Name))
-		for i < len(r.Findings) && sameObject(r.Findings[i], obj) {
-			j := i
-			for j < len(r.Findings) && sameObject(r.Findings[j], obj) && sameContainer(r.Findings[j], r.Findings[i]) {
-				j++
-			}
-			writeContainer(&b, r.Findings[i:j], sizeLimit)
-			i = j
+// NewTextWriter writes the report to w as text for people, suggesting
+// emptyDirs of sizeLimit.
+func NewTextWriter(w io.Writer, sizeLimit resource.Quantity) Writer {
+	return &textWriter{w: bufio.NewWriter(w), sizeLimit: sizeLimit}
+}
+
+func (t *textWriter) WriteObject(findings []Finding) error {
+	if len(findings) == 0 {
+		return nil
+	}
+	t.objects++
+	t.findings += len(findings)
+	obj := findings[0]
+	fmt.Fprintf(t.w, "%s: %s %s\n", obj.File, obj.Kind, qualifiedName(obj.Namespace, obj.Name))
+	for i := 0; i < len(findings); {
+		j := i
+		for j < len(findings) && sameContainer(findings[j], findings[i]) {
+			j++
 		}
-		b.WriteString("\n")
+		writeContainer(t.w, findings[i:j], t.sizeLimit)
+		i = j
 	}
-	for _, e := range r.Errors {
-		fmt.Fprintf(&b, "error: %s\n", errorLine(e))
-	}
-	fmt.Fprintf(&b, "%s in %s, %s\n", plural(len(r.Findings), "finding"), plural(objects, "object"), plural(len(r.Errors), "error"))
-	_, err := io.WriteString(w, b.String())
-	return err
+	_ = t.w.WriteByte('\n')
+	// Flushed per object, so that a CI log shows each as it is analysed.
+	return t.w.Flush()
 }
 
-func writeContainer(b *strings.Builder, fs []Finding, sizeLimit resource.Quantity) {
+func (t *textWriter) AddError(e Error) { t.errors = append(t.errors, e) }
+
+func (t *textWriter) Finish() error {
+	for _, e := range t.errors {
+		fmt.Fprintf(t.w, "error: %s\n", errorLine(e))
+	}
+	fmt.Fprintf(t.w, "%s in %s, %s\n", plural(t.findings, "finding"), plural(t.objects, "object"), plural(len(t.errors), "error"))
+	return t.w.Flush()
+}
+
+func writeContainer(b *bufio.Writer, fs []Finding, sizeLimit resource.Quantity) {
 	first := fs[0]
 	digest := ""
 	if first.Digest != "" {
@@ -92,10 +105,6 @@ func UncoveredReason(relative bool, platforms []string) string {
 		s += " (declared on " + strings.Join(quoted, ", ") + ")"
 	}
 	return s
-}
-
-func sameObject(a, b Finding) bool {
-	return a.File == b.File && a.Kind == b.Kind && a.Namespace == b.Namespace && a.Name == b.Name
 }
 
 func sameContainer(a, b Finding) bool {

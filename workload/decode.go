@@ -37,26 +37,36 @@ func FromJSON(raw []byte) (Object, error) {
 // file with an error; the objects before it are kept). Every error is an
 // *Error.
 func (d *Decoder) Decode(file string, r io.Reader) ([]Object, []error) {
+	objs, errs, _ := d.decode(file, r)
+	return objs, errs
+}
+
+// decode is Decode that also counts the documents that were not empty:
+// objects of any kind, and documents that could not be read.
+func (d *Decoder) decode(file string, r io.Reader) (objs []Object, errs []error, documents int) {
 	if r == nil {
-		return nil, []error{&Error{File: file, Err: errors.New("reading: no input")}}
+		return nil, []error{&Error{File: file, Err: errors.New("reading: no input")}}, 0
 	}
-	var objs []Object
-	var errs []error
 	for doc := range d.documents(r) {
 		if doc.err != nil {
+			documents++
 			errs = append(errs, &Error{File: file, Document: doc.n, Err: doc.err})
 			continue
 		}
 		v, err := d.parse(doc)
 		if err != nil {
+			documents++
 			errs = append(errs, &Error{File: file, Document: doc.n, Err: err})
 			continue
+		}
+		if v != nil {
+			documents++
 		}
 		o, e := d.expand(file, doc.n, v, doc.isJSON)
 		objs = append(objs, o...)
 		errs = append(errs, e...)
 	}
-	return objs, errs
+	return objs, errs, documents
 }
 
 // parse turns a document into JSON values.

@@ -1,7 +1,9 @@
 package workload
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -9,101 +11,193 @@ import (
 	"strings"
 )
 
+// ErrNoObjects is wrapped by the error for a path, or stdin, that holds no
+// document at all: an empty stdin is almost always a broken pipeline
+// (`kustomize build | volumeguard check -` without pipefail), and a
+// directory without manifests is a wrong path, so neither may pass as clean.
+var ErrNoObjects = errors.New("no Kubernetes object in the input")
+
+// Input is what ReadPaths read.
+type Input struct {
+	Objects []Object
+	Errors  []error
+	// Documents counts the documents that were not empty: objects of any
+	// kind, with pod specs or not, and documents that could not be read.
+	Documents int
+	// Skipped are the files met in directories that were not read because
+	// they are not regular files (named pipes, sockets, devices): reading
+	// one could block forever.
+	Skipped []string
+}
+
 // ReadPaths reads paths with the default options. See Decoder.ReadPaths.
-func ReadPaths(paths []string, stdin io.Reader) ([]Object, []error) {
-	return NewDecoder().ReadPaths(paths, stdin)
+func ReadPaths(ctx context.Context, paths []string, stdin io.Reader) Input {
+	return NewDecoder().ReadPaths(ctx, paths, stdin)
 }
 
 // ReadPaths reads files and directories, and "-" for stdin, in the order
-// given; each path is read once. Directories are read recursively in sorted
-// order, taking only *.yaml, *.yml and *.json files and skipping hidden
-// files and directories (.git) and kustomization files, which are not
-// objects; a file named explicitly is read whatever its name. A path that
-// cannot be read is an *Error for that path, the others are still read.
-func (d *Decoder) ReadPaths(paths []string, stdin io.Reader) ([]Object, []error) {
-	var objs []Object
-	var errs []error
-	seen := map[string]bool{}
-	read := func(name string, open func() (io.ReadCloser, error)) {
-		key := name
-		if name != "-" {
-			key = filepath.Clean(name)
-		}
-		if seen[key] {
-			return
-		}
-		seen[key] = true
-		rc, err := open()
-		if err != nil {
-			errs = append(errs, pathError(name, err))
-			return
-		}
-		o, e := d.Decode(name, rc)
-		objs = append(objs, o...)
-		errs = append(errs, e...)
-		if err := rc.Close(); err != nil {
-			errs = append(errs, pathError(name, err))
-		}
-	}
-	openFile := func(name string) func() (io.ReadCloser, error) {
-		return func() (io.ReadCloser, error) { return os.Open(name) }
-	}
-
+// given; each file and directory is read once, however many paths lead to
+// it. Directories are read recursively in sorted order, following symbolic
+// links (a loop is read once), taking only *.yaml, *.yml and *.json files
+// and skipping hidden files and directories (.git), kustomization files,
+// which are not objects, and anything that is not a regular file. A file
+// named explicitly is read whatever its name and type (a named pipe,
+// /dev/fd/N of a shell's process substitution).
+//
+// A path that cannot be read is an *Error for that path, the others are
+// still read; so is a path that holds no document at all (ErrNoObjects).
+// Reads return when ctx is done, even one blocked on a pipe: the path being
+// read gets an *Error with ctx's cause, and so does each path not read yet.
+func (d *Decoder) ReadPaths(ctx context.Context, paths []string, stdin io.Reader) Input {
+	r := &pathReader{ctx: ctx, d: d, stdin: stdin, seen: map[fileID]bool{}}
 	for _, p := range paths {
-		if p == "-" {
-			read(p, func() (io.ReadCloser, error) {
-				if stdin == nil {
-					return nil, errors.New("reading stdin: no standard input")
-				}
-				return io.NopCloser(stdin), nil
-			})
+		if ctx.Err() != nil {
+			r.fail(p, fmt.Errorf("not read: %w", context.Cause(ctx)))
 			continue
 		}
-		info, err := os.Stat(p)
-		if err != nil {
-			errs = append(errs, pathError(p, err))
+		errs, docs := len(r.in.Errors), r.in.Documents
+		if again := r.readPath(p); again {
 			continue
 		}
-		if !info.IsDir() {
-			read(p, openFile(p))
-			continue
-		}
-		files, walkErrs := manifestFiles(p)
-		errs = append(errs, walkErrs...)
-		for _, f := range files {
-			read(f, openFile(f))
+		if r.in.Documents == docs && len(r.in.Errors) == errs {
+			r.fail(p, ErrNoObjects)
 		}
 	}
-	return objs, errs
+	return r.in
 }
 
-// manifestFiles lists the manifest files under root, in lexical order.
-func manifestFiles(root string) ([]string, []error) {
-	var files []string
-	var errs []error
-	// WalkDir visits in lexical order and does not follow symbolic links to
-	// directories, so there are no loops.
-	_ = filepath.WalkDir(root, func(path string, entry fs.DirEntry, err error) error {
-		if err != nil {
-			errs = append(errs, pathError(path, err))
-			if entry != nil && entry.IsDir() && path != root {
-				return fs.SkipDir
+// pathReader reads the paths of one ReadPaths call.
+type pathReader struct {
+	ctx      context.Context
+	d        *Decoder
+	stdin    io.Reader
+	in       Input
+	seen     map[fileID]bool // files and directories read: nothing is read twice, a symlink loop ends
+	seenDash bool
+	// stopReported is set once a directory walk cut short by ctx has said
+	// so; the directories above it then stop without repeating it.
+	stopReported bool
+}
+
+func (r *pathReader) stopped() bool { return r.ctx.Err() != nil }
+
+// readPath reads one path given to ReadPaths. It reports whether something
+// under it had been read already, in which case finding no document there
+// is no surprise.
+func (r *pathReader) readPath(p string) (again bool) {
+	if p == "-" {
+		if r.seenDash {
+			return true
+		}
+		r.seenDash = true
+		r.read(p, func() (io.ReadCloser, error) {
+			if r.stdin == nil {
+				return nil, errors.New("reading stdin: no standard input")
 			}
-			return nil
-		}
-		hidden := strings.HasPrefix(entry.Name(), ".") && path != root
-		if entry.IsDir() {
-			if hidden {
-				return fs.SkipDir
+			return io.NopCloser(r.stdin), nil
+		})
+		return false
+	}
+	info, err := os.Stat(p)
+	if err != nil {
+		r.fail(p, err)
+		return false
+	}
+	if info.IsDir() {
+		return r.walk(p, info)
+	}
+	if r.once(p, info) {
+		return true
+	}
+	r.read(p, openFile(p))
+	return false
+}
+
+// walk reads the manifest files under dir, in lexical order. It reports
+// whether it met a file or directory that had been read already.
+func (r *pathReader) walk(dir string, info fs.FileInfo) (again bool) {
+	if r.once(dir, info) {
+		return true
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		// ReadDir returns the entries it could read before the error.
+		r.fail(dir, err)
+	}
+	for _, entry := range entries {
+		if r.stopped() {
+			if !r.stopReported {
+				r.stopReported = true
+				r.fail(dir, fmt.Errorf("not read completely: %w", context.Cause(r.ctx)))
 			}
-			return nil
+			return again
 		}
-		if !hidden && isManifestName(entry.Name()) {
-			files = append(files, path)
+		name := entry.Name()
+		if strings.HasPrefix(name, ".") {
+			continue
 		}
-		return nil
-	})
-	return files, errs
+		path := filepath.Join(dir, name)
+		info, err := r.target(path, entry)
+		switch {
+		case err != nil:
+			// A dangling link named like a manifest was meant to be read.
+			if isManifestName(name) {
+				r.fail(path, err)
+			}
+		case info.IsDir():
+			again = r.walk(path, info) || again
+		case !isManifestName(name):
+		case !info.Mode().IsRegular():
+			r.in.Skipped = append(r.in.Skipped, path)
+		case r.once(path, info):
+			again = true
+		default:
+			r.read(path, openFile(path))
+		}
+	}
+	return again
+}
+
+// target describes what entry is, following a symbolic link.
+func (r *pathReader) target(path string, entry fs.DirEntry) (fs.FileInfo, error) {
+	if entry.Type()&fs.ModeSymlink != 0 {
+		return os.Stat(path)
+	}
+	return entry.Info()
+}
+
+// once reports whether the file or directory of info was read already, and
+// marks it read.
+func (r *pathReader) once(path string, info fs.FileInfo) bool {
+	id := idOf(path, info)
+	if r.seen[id] {
+		return true
+	}
+	r.seen[id] = true
+	return false
+}
+
+// read decodes one file (or stdin), on a reader that returns when ctx is done.
+func (r *pathReader) read(name string, open func() (io.ReadCloser, error)) {
+	rc := openCancelable(r.ctx, open)
+	defer rc.Close()
+	objs, errs, docs := r.d.decode(name, rc)
+	if err := rc.openErr; err != nil {
+		// The file was never read: one error for the path, not a document's.
+		r.fail(name, err)
+		return
+	}
+	r.in.Objects = append(r.in.Objects, objs...)
+	r.in.Errors = append(r.in.Errors, errs...)
+	r.in.Documents += docs
+}
+
+func (r *pathReader) fail(path string, err error) {
+	r.in.Errors = append(r.in.Errors, pathError(path, err))
+}
+
+func openFile(name string) func() (io.ReadCloser, error) {
+	return func() (io.ReadCloser, error) { return os.Open(name) }
 }
 
 func isManifestName(name string) bool {

@@ -1,6 +1,7 @@
 package workload
 
 import (
+	"context"
 	"errors"
 	"io"
 	"io/fs"
@@ -91,7 +92,8 @@ func TestReadPaths(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			objs, errs := ReadPaths(tt.paths, tt.stdin)
+			in := ReadPaths(context.Background(), tt.paths, tt.stdin)
+			objs, errs := in.Objects, in.Errors
 			var got []file
 			for _, o := range objs {
 				got = append(got, file{o.File, o.Name})
@@ -116,7 +118,7 @@ func TestReadPaths(t *testing.T) {
 
 func TestReadPathsMissing(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "nope.yaml")
-	_, errs := ReadPaths([]string{missing}, nil)
+	errs := ReadPaths(context.Background(), []string{missing}, nil).Errors
 	if len(errs) != 1 || !errors.Is(errs[0], fs.ErrNotExist) {
 		t.Fatalf("errors = %v, want one that is fs.ErrNotExist", errs)
 	}

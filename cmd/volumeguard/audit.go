@@ -1,22 +1,21 @@
 package main
 
 import (
+	"context"
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
-	"github.com/volumeguard/volumeguard/analysis"
 	"github.com/volumeguard/volumeguard/audit"
+	"github.com/volumeguard/volumeguard/check"
 )
 
 type auditOptions struct {
-	analysis      checkOptions // --output, --platform, --concurrency, --size-limit, registry flags: as check's
+	analysis      checkOptions // --output, --platform, --concurrency, --size-limit, --timeout, --lookup-timeout, registry flags: as check's
 	kubeconfig    string
 	context       string
 	namespace     string
@@ -49,7 +48,9 @@ The API server is found as kubectl finds it: --kubeconfig, KUBECONFIG,
 serviceaccounts for pull secrets.
 
 Exit codes: 0 no finding, 1 findings, 2 something could not be evaluated (an
-image that cannot be read, pods that cannot be listed) or bad usage.`,
+image that cannot be read, pods that cannot be listed, the --timeout expiring:
+the report is still written) or bad usage; 130 interrupted (SIGINT), 143
+terminated (SIGTERM), without a report.`,
 		Example: `  volumeguard audit
   volumeguard audit -n team-a -l app=zookeeper
   volumeguard audit -o json --platform linux/amd64 > audit.json`,
@@ -77,13 +78,19 @@ image that cannot be read, pods that cannot be listed) or bad usage.`,
 			if o.pullSecrets {
 				opts.Keychains = audit.PullSecrets(client)
 			}
-			if f, ok := s.err.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-				opts.Progress = progress(s)
+			line := newStatusLine(s.err)
+			opts.Progress = line.progress("checking pod specs")
+			ctx := cmd.Context()
+			if d := o.analysis.timeout; d > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeoutCause(ctx, d, &check.TimeoutError{Timeout: d})
+				defer cancel()
 			}
-			analyzer := analysis.New(o.analysis.registry.inspector(), cfg.analyzerOptions...)
-			report := audit.Run(cmd.Context(), client, analyzer, opts)
-			if opts.Progress != nil {
-				fmt.Fprint(s.err, "\r\033[K")
+			report := audit.Run(ctx, client, o.analysis.analyzer(cfg), opts)
+			line.clear()
+			if cmd.Context().Err() != nil {
+				// Interrupted: no report, the exit code says why.
+				return context.Cause(cmd.Context())
 			}
 			for _, note := range report.Notes {
 				fmt.Fprintln(s.err, "note:", note)

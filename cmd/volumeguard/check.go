@@ -1,13 +1,12 @@
 package main
 
 import (
+	"context"
 	"fmt"
-	"os"
-	"sync"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"golang.org/x/term"
 	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/volumeguard/volumeguard/analysis"
@@ -15,12 +14,19 @@ import (
 	"github.com/volumeguard/volumeguard/imageinspect"
 )
 
+// maxConcurrency bounds --concurrency: more parallel lookups than this only
+// get a CI job rate-limited by registries, and each costs a goroutine and
+// a connection.
+const maxConcurrency = 256
+
 type checkOptions struct {
-	registry    registryOptions
-	output      string
-	platform    string
-	concurrency int
-	sizeLimit   string
+	registry      registryOptions
+	output        string
+	platform      string
+	concurrency   int
+	sizeLimit     string
+	timeout       time.Duration
+	lookupTimeout time.Duration
 }
 
 func newCheckCommand(s streams) *cobra.Command {
@@ -29,12 +35,26 @@ func newCheckCommand(s streams) *cobra.Command {
 		Use:   "check [PATH...|-]",
 		Short: "Check manifests for image VOLUMEs that no volumeMount covers",
 		Long: `check reads Kubernetes manifests (YAML or JSON, multi-document, List kinds;
-directories recursively; - for stdin), reads the config of every image they
-name from its registry, and reports each declared VOLUME that no volumeMount of
-the same container covers.
+directories recursively, following symbolic links; - for stdin), reads the
+config of every image they name from its registry, and reports each declared
+VOLUME that no volumeMount of the same container covers. The text report is
+written object by object as they are checked, in input order.
 
-Exit codes: 0 no finding, 1 findings, 2 something could not be evaluated (an
-image that cannot be read, a bad file) or bad usage.`,
+In directories only *.yaml, *.yml and *.json regular files are read; hidden
+files and directories, kustomization files, and named pipes, sockets and
+devices are skipped (a note on stderr names those). A path named as an
+argument is read whatever it is: a named pipe, /dev/fd/N.
+
+Exit codes:
+  0    no finding (also when no document holds a pod spec: a note says so)
+  1    findings
+  2    something could not be evaluated: an image that cannot be read, a bad
+       file, an input (stdin, a file or a directory named as an argument)
+       that holds no Kubernetes object at all, such as the empty stdin of a
+       failed "kustomize build |" without pipefail, or the --timeout
+       expiring; or bad usage. The reason is in the report, or on stderr.
+  130  interrupted (SIGINT), 143 terminated (SIGTERM): the report is left
+       unfinished. A second signal kills the process at once.`,
 		Example: `  volumeguard check deploy/
   kustomize build overlays/prod | volumeguard check -
   volumeguard check -o json --platform linux/amd64 k8s/`,
@@ -44,24 +64,26 @@ image that cannot be read, a bad file) or bad usage.`,
 			if err != nil {
 				return err
 			}
-			analyzer := analysis.New(o.registry.inspector(), cfg.analyzerOptions...)
-			opts := check.Options{Paths: args, Stdin: s.in, Concurrency: o.concurrency}
-			if f, ok := s.err.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-				opts.Progress = progress(s)
-			}
-			report := check.Run(cmd.Context(), analyzer, opts)
-			if opts.Progress != nil {
-				fmt.Fprint(s.err, "\r\033[K")
-			}
+			opts := check.Options{Paths: args, Stdin: s.in, Concurrency: o.concurrency, Timeout: o.timeout}
+			line := newStatusLine(s.err)
+			opts.Progress = line.progress("checking pod specs")
+			out := line.clearingWriter(s.out)
+			var report check.Writer = check.NewTextWriter(out, cfg.sizeLimit)
 			if o.output == "json" {
-				err = check.WriteJSON(s.out, report)
-			} else {
-				err = check.WriteText(s.out, report, cfg.sizeLimit)
+				report = check.NewJSONWriter(out)
+			}
+			summary, err := check.Run(cmd.Context(), o.analyzer(cfg), opts, report)
+			line.clear()
+			if cmd.Context().Err() != nil {
+				return context.Cause(cmd.Context())
+			}
+			for _, note := range summary.Notes {
+				fmt.Fprintln(s.err, "note:", note)
 			}
 			if err != nil {
 				return fmt.Errorf("writing report: %w", err)
 			}
-			if code := report.ExitCode(); code != 0 {
+			if code := summary.ExitCode(); code != 0 {
 				return exitError{code}
 			}
 			return nil
@@ -73,12 +95,20 @@ image that cannot be read, a bad file) or bad usage.`,
 }
 
 // addFlags adds the flags that check and audit share: output, platform,
-// concurrency, size limit and the registry flags.
+// concurrency, size limit, timeouts and the registry flags.
 func (o *checkOptions) addFlags(fs *pflag.FlagSet) {
 	fs.StringVarP(&o.output, "output", "o", "text", "output format: text or json")
 	fs.StringVar(&o.platform, "platform", "", "evaluate pods that pin no platform as OS/ARCH[/VARIANT] (default: every linux platform of an image)")
-	fs.IntVar(&o.concurrency, "concurrency", 16, "pod specs analysed, and image lookups, in parallel")
+	fs.IntVar(&o.concurrency, "concurrency", 16, fmt.Sprintf("pod specs analysed, and image lookups, in parallel (1 to %d)", maxConcurrency))
 	fs.StringVar(&o.sizeLimit, "size-limit", "1Gi", "sizeLimit shown in the suggested emptyDir fix")
+	// Ten minutes is far beyond a healthy run (seconds) and well inside CI
+	// job limits, so a hung registry fails the step with a report.
+	fs.DurationVar(&o.timeout, "timeout", 10*time.Minute,
+		"bound the whole run; when it expires, what was not read or analysed is an error (exit 2) and the report is still written; 0: no limit")
+	// A minute covers a slow registry's retries; a registry that never
+	// answers costs one minute per image, not the whole --timeout.
+	fs.DurationVar(&o.lookupTimeout, "lookup-timeout", time.Minute,
+		"bound one image lookup (its manifests and configs, retries included); 0: no limit")
 	o.registry.addFlags(fs)
 }
 
@@ -92,8 +122,14 @@ func (o *checkOptions) validate() (checkConfig, error) {
 	if o.output != "text" && o.output != "json" {
 		return cfg, fmt.Errorf("--output must be text or json, not %q", o.output)
 	}
-	if o.concurrency < 1 {
-		return cfg, fmt.Errorf("--concurrency must be at least 1, not %d", o.concurrency)
+	if o.concurrency < 1 || o.concurrency > maxConcurrency {
+		return cfg, fmt.Errorf("--concurrency must be between 1 and %d, not %d", maxConcurrency, o.concurrency)
+	}
+	if o.timeout < 0 {
+		return cfg, fmt.Errorf("--timeout must not be negative, not %s", o.timeout)
+	}
+	if o.lookupTimeout < 0 {
+		return cfg, fmt.Errorf("--lookup-timeout must not be negative, not %s", o.lookupTimeout)
 	}
 	limit, err := resource.ParseQuantity(o.sizeLimit)
 	if err != nil {
@@ -111,12 +147,8 @@ func (o *checkOptions) validate() (checkConfig, error) {
 	return cfg, nil
 }
 
-// progress redraws one status line on a terminal's stderr.
-func progress(s streams) func(done, total int) {
-	var mu sync.Mutex
-	return func(done, total int) {
-		mu.Lock()
-		defer mu.Unlock()
-		fmt.Fprintf(s.err, "\rchecking pod specs: %d/%d", done, total)
-	}
+// analyzer reads images through the registry flags, each lookup bounded by
+// --lookup-timeout.
+func (o *checkOptions) analyzer(cfg checkConfig) *analysis.Analyzer {
+	return analysis.New(withLookupTimeout(o.registry.inspector(), o.lookupTimeout), cfg.analyzerOptions...)
 }

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -15,6 +17,7 @@ type inspectOptions struct {
 	registry registryOptions
 	output   string
 	platform string
+	timeout  time.Duration
 }
 
 // inspectedPlatform and inspected are the `inspect -o json` document.
@@ -36,13 +39,22 @@ type inspected struct {
 func newInspectCommand(s streams) *cobra.Command {
 	o := inspectOptions{}
 	cmd := &cobra.Command{
-		Use:     "inspect IMAGE",
-		Short:   "Show the VOLUMEs an image declares, per platform, and its digest",
+		Use:   "inspect IMAGE",
+		Short: "Show the VOLUMEs an image declares, per platform, and its digest",
+		Long: `inspect reads an image's manifests and configs from its registry and shows
+the VOLUMEs each platform declares, and the digest the reference resolved to.
+
+Exit codes: 0 the image was read, 2 it could not be (the reason is printed,
+also when the --timeout expires) or bad usage; 130 interrupted (SIGINT), 143
+terminated (SIGTERM).`,
 		Example: "  volumeguard inspect zookeeper:3.4.13\n  volumeguard inspect -o json localhost:5000/app@sha256:...",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.output != "text" && o.output != "json" {
 				return fmt.Errorf("--output must be text or json, not %q", o.output)
+			}
+			if o.timeout < 0 {
+				return fmt.Errorf("--timeout must not be negative, not %s", o.timeout)
 			}
 			var platform *imageinspect.Platform
 			if o.platform != "" {
@@ -52,7 +64,13 @@ func newInspectCommand(s streams) *cobra.Command {
 				}
 				platform = &p
 			}
-			img, err := o.registry.inspector().Inspect(cmd.Context(), args[0], platform)
+			ctx := cmd.Context()
+			if o.timeout > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, o.timeout)
+				defer cancel()
+			}
+			img, err := o.registry.inspector().Inspect(ctx, args[0], platform)
 			if err != nil {
 				return err
 			}
@@ -73,6 +91,9 @@ func newInspectCommand(s streams) *cobra.Command {
 	}
 	cmd.Flags().StringVarP(&o.output, "output", "o", "text", "output format: text or json")
 	cmd.Flags().StringVar(&o.platform, "platform", "", "only this platform, OS/ARCH[/VARIANT] (default: every platform but attestations)")
+	// One lookup: two minutes leave a slow registry its retries and still
+	// end a script stuck on one that never answers.
+	cmd.Flags().DurationVar(&o.timeout, "timeout", 2*time.Minute, "bound the lookup, retries included; 0: no limit")
 	o.registry.addFlags(cmd.Flags())
 	return cmd
 }

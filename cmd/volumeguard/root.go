@@ -29,9 +29,14 @@ func run(ctx context.Context, args []string) (int, error) {
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	var exit exitError
+	var stopped interrupted
 	switch {
 	case err == nil:
+		// serve ends without error on SIGTERM: a graceful stop.
 		return 0, nil
+	case errors.As(context.Cause(ctx), &stopped):
+		// Whatever the command made of it, a signal stopped it.
+		return stopped.exitCode(), stopped
 	case errors.As(err, &exit):
 		return exit.code, nil
 	}

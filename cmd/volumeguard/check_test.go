@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+func TestCheckBadUsage(t *testing.T) {
+	manifest := filepath.Join(t.TempDir(), "pod.yaml")
+	if err := os.WriteFile(manifest, []byte("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: nginx}]}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-o", "yaml"}, "--output"},
+		{[]string{"--concurrency", "0"}, "--concurrency must be between 1 and 256, not 0"},
+		{[]string{"--concurrency", "257"}, "--concurrency must be between 1 and 256, not 257"},
+		{[]string{"--concurrency", "100000000"}, "--concurrency must be between 1 and 256"},
+		{[]string{"--timeout", "-1s"}, "--timeout"},
+		{[]string{"--timeout", "soon"}, "--timeout"},
+		{[]string{"--lookup-timeout", "-1s"}, "--lookup-timeout"},
+		{[]string{"--size-limit", "lots"}, "--size-limit"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			_, err := runCommand(t, append(append([]string{"check"}, tt.args...), manifest)...)
+			var exit exitError
+			if err == nil || errors.As(err, &exit) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want a usage error (exit %d) naming %s", err, usageExitCode, tt.want)
+			}
+		})
+	}
+}
+
+// TestRunExitsWithTheSignalsCode: a command stopped by a signal exits
+// 128+n, as a shell reports a process the signal killed; one that ends
+// well anyway exits 0.
+func TestRunExitsWithTheSignalsCode(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "never-read.yaml")
+	tests := []struct {
+		name     string
+		sig      os.Signal
+		args     []string
+		wantCode int
+		wantErr  string
+	}{
+		{"check interrupted", os.Interrupt, []string{"check", missing}, 130, "interrupted (SIGINT)"},
+		{"check terminated", syscall.SIGTERM, []string{"check", "-o", "json", missing}, 143, "terminated (SIGTERM)"},
+		{"a command that succeeds anyway", syscall.SIGTERM, []string{"version"}, 0, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancelCause(context.Background())
+			cancel(interrupted{tt.sig})
+			code, err := run(ctx, tt.args)
+			if code != tt.wantCode {
+				t.Errorf("exit code %d, want %d (error %v)", code, tt.wantCode, err)
+			}
+			if (err == nil) != (tt.wantErr == "") || err != nil && err.Error() != tt.wantErr {
+				t.Errorf("error %v, want %q", err, tt.wantErr)
+			}
+		})
+	}
+}
