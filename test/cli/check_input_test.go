@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -17,8 +16,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/google/go-containerregistry/pkg/registry"
 )
 
 // exitWithin bounds how long a test waits for the binary to end after it
@@ -30,9 +27,7 @@ const exitWithin = time.Minute
 // how it ends: symbolic links, named pipes, empty input, signals, bounds.
 func TestCheckInputs(t *testing.T) {
 	bin := buildBinary(t)
-	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-	t.Cleanup(srv.Close)
-	host := strings.TrimPrefix(srv.URL, "http://")
+	host := startRegistry(t)
 	zk := host + "/library/zookeeper:3.4.13"
 	pushImage(t, zk, "/data", "/datalog", "/logs")
 	nginx := host + "/library/nginx:1"

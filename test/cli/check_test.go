@@ -87,11 +87,18 @@ type report struct {
 	Errors   []map[string]any `json:"errors"`
 }
 
-func TestCheckCommand(t *testing.T) {
-	bin := buildBinary(t)
+// startRegistry serves an empty in-process registry on loopback and
+// returns its host:port.
+func startRegistry(t *testing.T) string {
+	t.Helper()
 	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
 	t.Cleanup(srv.Close)
-	host := strings.TrimPrefix(srv.URL, "http://")
+	return strings.TrimPrefix(srv.URL, "http://")
+}
+
+func TestCheckCommand(t *testing.T) {
+	bin := buildBinary(t)
+	host := startRegistry(t)
 	zk := host + "/library/zookeeper:3.4.13"
 	zkDigest := pushImage(t, zk, "/data", "/datalog", "/logs")
 	nginx := host + "/library/nginx:1"

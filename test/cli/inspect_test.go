@@ -2,21 +2,14 @@ package cli
 
 import (
 	"encoding/json"
-	"io"
-	"log"
-	"net/http/httptest"
 	"reflect"
 	"strings"
 	"testing"
-
-	"github.com/google/go-containerregistry/pkg/registry"
 )
 
 func TestInspectCommand(t *testing.T) {
 	bin := buildBinary(t)
-	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-	t.Cleanup(srv.Close)
-	host := strings.TrimPrefix(srv.URL, "http://")
+	host := startRegistry(t)
 	ref := host + "/library/zookeeper:3.4.13"
 	digest := pushImage(t, ref, "/datalog", "/data", "/logs")
 
