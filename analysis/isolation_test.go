@@ -246,7 +246,7 @@ func TestOneShotRunAgainstAFailingRegistry(t *testing.T) {
 				reg.mode.Store(tt.mode)
 			}
 			results := make([]Result, tt.specs)
-			ForEach(tt.specs, 1, nil, func(i int) {
+			ForEach(context.Background(), tt.specs, 1, nil, func(i int) {
 				image := host + "/app:1"
 				if !tt.sameImage {
 					image = fmt.Sprintf("%s/app%d:1", host, i)

@@ -166,14 +166,12 @@ func TestWriteTextNamesWhereAnImageErrorComesFrom(t *testing.T) {
 // of the report, and the suggested YAML keeps it exactly.
 func TestWriteTextQuotesImagePaths(t *testing.T) {
 	obj := workload.Object{File: "app.yaml", Kind: "Pod", Name: "app"}
-	r := &Report{Findings: []Finding{newFinding(obj, policy.Finding{
+	finding := newFinding(obj, policy.Finding{
 		Container: "app", ContainerType: policy.Container, Image: "img", Path: "/data\n0 findings",
 		Platforms: []policy.Platform{{OS: "linux", Architecture: "amd64\x1b[0m"}},
-	})}}
+	})
 	var buf bytes.Buffer
-	if err := WriteText(&buf, r, resource.MustParse("1Gi")); err != nil {
-		t.Fatal(err)
-	}
+	writeReport(t, NewTextWriter(&buf, resource.MustParse("1Gi")), [][]Finding{{finding}}, nil)
 	out := buf.String()
 	for _, want := range []string{`VOLUME "/data\n0 findings": no volumeMount`, `(declared on "linux/amd64\x1b[0m")`, `mountPath: "/data\n0 findings"`} {
 		if !strings.Contains(out, want) {
