@@ -149,6 +149,14 @@ func (o *checkOptions) validate() (checkConfig, error) {
 
 // analyzer reads images through the registry flags, each lookup bounded by
 // --lookup-timeout.
+// oneRun is longer than any run of a one-shot command.
+const oneRun = 24 * time.Hour
+
 func (o *checkOptions) analyzer(cfg checkConfig) *analysis.Analyzer {
-	return analysis.New(withLookupTimeout(o.registry.inspector(), o.lookupTimeout), cfg.analyzerOptions...)
+	// A one-shot run remembers an image that could not be read for the rest
+	// of the run: 40 pod specs naming an image on a registry that hangs cost
+	// one lookup, not 40.
+	inspector := o.registry.inspector(imageinspect.WithFailureTTL(oneRun))
+	opts := append([]analysis.Option{analysis.WithLookupTimeout(o.lookupTimeout)}, cfg.analyzerOptions...)
+	return analysis.New(inspector, opts...)
 }
