@@ -28,6 +28,12 @@ type PlatformVolumes struct {
 	Platform Platform
 	// Volumes are the config.Volumes keys exactly as the image declares them.
 	Volumes []string
+	// Content is what this platform's image ships at each declared path,
+	// keyed by the path as it is in Volumes (a cleaned absolute key, as
+	// volumecontent.Content.Path gives it, is looked up too). nil means not
+	// scanned: findings then carry no Content and Mutate covers them as it
+	// always did. A path missing from a non-nil map is unknown.
+	Content map[string]Content
 }
 
 // ImageFacts is what the registry told us about one image reference.
@@ -63,6 +69,18 @@ type Finding struct {
 	// Platforms lists the platforms that declare Path, set only when some of
 	// the considered platforms do not.
 	Platforms []Platform
+	// Content is what the image ships at Path, merged over the considered
+	// platforms that declare it (mergeContent); nil when not scanned.
+	Content *Content
+	// NearMounts are the mount paths of the same container strictly inside
+	// or strictly above Path (made absolute and clean, as the kubelet sends
+	// them), sorted: near misses, whose data the anonymous volume takes.
+	NearMounts []string
+
+	// copyFrom is what a copy init container takes from this finding's
+	// container, so that FixYAML shows what Mutate would add; nil when the
+	// container sets none of it.
+	copyFrom *copySource
 }
 
 // PlatformNames joins Platforms for messages: "linux/amd64, linux/arm64".

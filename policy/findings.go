@@ -35,24 +35,63 @@ func Containers(spec *corev1.PodSpec) []ContainerRef {
 // Findings returns every declared volume of every container that no mount of
 // that same container covers. images maps an image string, exactly as written
 // in the spec, to its facts; containers whose image is missing from it are
-// skipped (the caller reports why it could not be read).
-func Findings(spec *corev1.PodSpec, images map[string]ImageFacts) []Finding {
+// skipped (the caller reports why it could not be read). The init containers
+// Mutate added for PopulatedCopy are skipped too, recognised by their exact
+// shape and WithCopierImage (see injectedInitContainers); pass the options
+// given to Mutate.
+func Findings(spec *corev1.PodSpec, images map[string]ImageFacts, opts ...Option) []Finding {
+	o := makeOptions(opts)
 	constraint := ConstraintOf(spec)
+	ours := injectedInitContainers(spec, o.copierImages)
 	var out []Finding
-	for _, c := range Containers(spec) {
+	for i, c := range Containers(spec) {
 		facts, ok := images[c.Image]
-		if !ok {
+		if !ok || (c.Type == InitContainer && ours[i]) {
 			continue
 		}
-		out = append(out, containerFindings(c, facts, constraint)...)
+		fs := containerFindings(c, facts, constraint)
+		if len(fs) > 0 && i < len(spec.InitContainers)+len(spec.Containers) {
+			from := sourceOf(commonContainer(spec, i))
+			for k := range fs {
+				fs[k].copyFrom = from
+			}
+		}
+		out = append(out, fs...)
 	}
 	return out
 }
 
-// declared is one volume path and the platforms declaring it.
+// commonContainer is the i-th container of Containers(spec), for i below
+// the count of init containers and containers.
+func commonContainer(spec *corev1.PodSpec, i int) *corev1.Container {
+	if i < len(spec.InitContainers) {
+		return &spec.InitContainers[i]
+	}
+	return &spec.Containers[i-len(spec.InitContainers)]
+}
+
+// declared is one volume path, the platforms declaring it and what they
+// ship there.
 type declared struct {
 	path      string
 	platforms []Platform
+	contents  []Content
+	unscanned bool // some platform declaring it has no Content map
+}
+
+// content merges what the platforms ship at the path, or nil when none
+// was scanned. A platform that was not scanned while others were counts
+// as unknown.
+func (d declared) content() *Content {
+	if len(d.contents) == 0 {
+		return nil
+	}
+	cs := d.contents
+	if d.unscanned {
+		cs = append(slices.Clip(cs), Content{State: ContentUnknown, Reason: "some platforms of the image were not scanned"})
+	}
+	c := mergeContent(cs)
+	return &c
 }
 
 func containerFindings(c ContainerRef, facts ImageFacts, constraint PlatformConstraint) []Finding {
@@ -62,6 +101,7 @@ func containerFindings(c ContainerRef, facts ImageFacts, constraint PlatformCons
 		return nil
 	}
 	mounted := mountedPaths(c.Mounts)
+	var near *nearIndex
 	out := make([]Finding, 0, len(volumes))
 	for _, d := range volumes {
 		relative := !path.IsAbs(d.path)
@@ -75,9 +115,16 @@ func containerFindings(c ContainerRef, facts ImageFacts, constraint PlatformCons
 			Digest:        facts.Digest,
 			Path:          d.path,
 			Relative:      relative,
+			Content:       d.content(),
 		}
 		if len(d.platforms) < len(platforms) {
 			f.Platforms = d.platforms
+		}
+		if !relative && len(c.Mounts) > 0 {
+			if near == nil {
+				near = newNearIndex(mounted)
+			}
+			f.NearMounts = near.around(path.Clean(d.path))
 		}
 		out = append(out, f)
 	}
@@ -125,6 +172,19 @@ func declaredVolumes(platforms []PlatformVolumes) []declared {
 			if !slices.Contains(out[i].platforms, p.Platform) {
 				out[i].platforms = append(out[i].platforms, p.Platform)
 			}
+			if p.Content == nil {
+				out[i].unscanned = true
+				continue
+			}
+			c, ok := p.Content[v]
+			if !ok {
+				// volumecontent names its answers by the clean absolute path.
+				c, ok = p.Content[path.Clean("/"+v)]
+			}
+			if !ok {
+				c = Content{State: ContentUnknown, Reason: "the scan gave no answer for this path"}
+			}
+			out[i].contents = append(out[i].contents, c)
 		}
 	}
 	slices.SortFunc(out, func(a, b declared) int { return strings.Compare(a.path, b.path) })

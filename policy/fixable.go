@@ -41,8 +41,14 @@ func (f Finding) unfixableReason() string {
 		return "the image declares a relative VOLUME, which runtimes compare before making it absolute, so no mount can cover it; rebuild the image with an absolute VOLUME path"
 	case f.Unmountable() != "":
 		return "no volumeMount can cover this VOLUME: " + f.Unmountable() + "; rebuild the image without it"
+	case f.Content != nil && f.Content.NotDirectory():
+		return notDirectory
 	case f.ContainerType == EphemeralContainer:
 		return "ephemeral containers are added to running pods, whose volumes cannot change; mount an existing pod volume at this path or use an image without the VOLUME"
 	}
 	return ""
 }
+
+// notDirectory: what a non-directory at the VOLUME path does, whatever the
+// pod mounts (test/runtime shows containerd's refusal).
+const notDirectory = "the image has a non-directory at this VOLUME path, so no runtime can create the container (containerd: \"source is not directory\"), with or without a volumeMount there; rebuild the image without this VOLUME"

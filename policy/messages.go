@@ -3,97 +3,107 @@ package policy
 import (
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/api/resource"
 )
 
-// Problem says in one sentence what is wrong, naming container, image and path.
+// Problem says in one sentence what is wrong, naming container, image and
+// path, what the image ships there when known, and the near-miss mounts.
 func (f Finding) Problem() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %q (image %q) declares VOLUME %s", f.ContainerType, f.Container, f.Image, QuotePath(f.Path))
 	if len(f.Platforms) > 0 {
 		fmt.Fprintf(&b, " on %s", f.PlatformNames())
 	}
+	if c := f.Content; c != nil {
+		switch c.State {
+		case ContentPopulated, ContentEmpty, ContentAbsent:
+			fmt.Fprintf(&b, ", where the image %s,", c.Summary())
+		default:
+			b.WriteString(", where what the image ships is not known yet,")
+		}
+	}
 	if f.Relative {
-		b.WriteString(", a relative path that no volumeMount can cover")
+		b.WriteString(" a relative path that no volumeMount can cover")
 	} else {
 		b.WriteString(" and no volumeMount of this container covers it")
 	}
 	b.WriteString(": the runtime creates an anonymous volume there that escapes ephemeral-storage limits")
+	if near := f.NearMiss(); near != "" {
+		b.WriteString("; " + near)
+	}
 	return b.String()
 }
 
 // Fix says how to fix a finding. Paths that a mount can cover get the YAML
-// to add; the others get the only remedy that exists.
-func (f Finding) Fix(sizeLimit resource.Quantity) string {
+// to add; the others get the only remedy that exists. A populated path gets
+// what an emptyDir would hide and the alternatives, and with
+// WithCopierImage among opts the YAML of the copy too. A near miss gets the
+// mount that keeps the data first.
+func (f Finding) Fix(sizeLimit resource.Quantity, opts ...Option) string {
 	switch {
 	case f.Relative:
 		return fmt.Sprintf("rebuild image %q with an absolute VOLUME path, or without the VOLUME", f.Image)
 	case f.Unmountable() != "":
 		return fmt.Sprintf("rebuild image %q without VOLUME %s: %s", f.Image, QuotePath(f.Path), f.Unmountable())
+	case f.Content != nil && f.Content.NotDirectory():
+		return fmt.Sprintf("rebuild image %q without VOLUME %s: %s", f.Image, QuotePath(f.Path), notDirectory)
 	case f.ContainerType == EphemeralContainer:
 		return fmt.Sprintf("use an image without VOLUME %s for the ephemeral container, or mount an existing pod volume at %s", QuotePath(f.Path), QuotePath(path.Clean(f.Path)))
 	}
-	return "add an emptyDir with a sizeLimit mounted at " + QuotePath(path.Clean(f.Path)) + " to the pod spec:\n" + Indent(f.FixYAML(sizeLimit), "  ")
+	at := QuotePath(path.Clean(f.Path))
+	keep := ""
+	if len(f.NearMounts) > 0 {
+		keep = "to keep what the container writes there, mount your volume at " + at + " itself; otherwise "
+	}
+	if hides := f.Hides(); hides != "" {
+		fix := keep + hides + ": " + f.copyAlternative()
+		if makeOptions(opts).copierImage == "" {
+			return fix
+		}
+		copyOpts := append(slices.Clip(opts), WithPopulated(PopulatedCopy))
+		return fix + "; the copy, in the pod spec:\n" + Indent(FixYAML([]Finding{f}, sizeLimit, copyOpts...), "  ")
+	}
+	// Whatever opts say of populated or unknown paths, the fix offered for
+	// this one is the plain emptyDir.
+	plain := []Option{WithUnknown(UnknownMutate)}
+	return keep + "add an emptyDir with a sizeLimit mounted at " + at + " to the pod spec:\n" + Indent(f.FixYAML(sizeLimit, plain...), "  ")
 }
 
 // FixYAML is the pod spec fragment that covers the finding.
-func (f Finding) FixYAML(sizeLimit resource.Quantity) string {
-	return FixYAML([]Finding{f}, sizeLimit)
+func (f Finding) FixYAML(sizeLimit resource.Quantity, opts ...Option) string {
+	return FixYAML([]Finding{f}, sizeLimit, opts...)
 }
 
-// FixYAML is one pod spec fragment covering every fixable finding: the
-// emptyDir volumes, then the mounts grouped by container, with the names
-// Mutate would give them. It is "" when nothing is fixable. Every name and
-// path is a YAML scalar that parses back to exactly itself, whatever the
-// image or the manifest put in it.
-func FixYAML(findings []Finding, sizeLimit resource.Quantity) string {
-	type group struct {
-		key    containerKey
-		mounts strings.Builder
-	}
-	var volumes strings.Builder
-	groups := map[containerKey]*group{}
-	var order []*group
-	for _, f := range findings {
-		if !f.Fixable() {
-			continue
+// Note is what a warning about an added emptyDir must say besides where it
+// is: that the image's content was copied into it, and for a near miss that
+// an emptyDir bounds the disk but does not make the data persistent. "" when
+// neither applies.
+func (a Added) Note() string {
+	var notes []string
+	if a.CopiedBy != "" {
+		what := "the image's content"
+		if c := a.Finding.Content; c != nil && c.State == ContentPopulated {
+			what = "the image's " + c.Files() + " (" + HumanBytes(c.Bytes) + ")"
 		}
-		mountPath := path.Clean(f.Path)
-		name := yamlScalar(VolumeName(f.ContainerType, f.Container, mountPath))
-		fmt.Fprintf(&volumes, "- name: %s\n  emptyDir:\n    sizeLimit: %s\n", name, sizeLimit.String())
-		k := containerKey{f.ContainerType, f.Container}
-		g := groups[k]
-		if g == nil {
-			g = &group{key: k}
-			groups[k] = g
-			order = append(order, g)
+		notes = append(notes, fmt.Sprintf("%s copied into it first by init container %q", what, a.CopiedBy))
+	}
+	if len(a.Finding.NearMounts) > 0 {
+		at := QuotePath(a.MountPath)
+		inside, above := a.Finding.nearSplit()
+		where := "under " + at
+		switch {
+		case len(inside) > 0:
+			where += " outside " + theVolumes(inside)
+		case len(above) > 0:
+			where += " (not on " + theVolumes(above) + ")"
 		}
-		fmt.Fprintf(&g.mounts, "  - name: %s\n    mountPath: %s\n", name, yamlScalar(mountPath))
+		notes = append(notes, "an emptyDir bounds the disk but does not make data persistent: what the container writes "+where+
+			" is lost with the pod; to keep it, mount your volume at "+at+" itself")
 	}
-	if volumes.Len() == 0 {
-		return ""
-	}
-	var b strings.Builder
-	b.WriteString("volumes:\n" + volumes.String())
-	for _, list := range []struct {
-		t   ContainerType
-		key string
-	}{{InitContainer, "initContainers"}, {Container, "containers"}} {
-		header := false
-		for _, g := range order {
-			if g.key.t != list.t {
-				continue
-			}
-			if !header {
-				b.WriteString(list.key + ":\n")
-				header = true
-			}
-			b.WriteString("- name: " + yamlScalar(g.key.name) + "\n  volumeMounts:\n" + g.mounts.String())
-		}
-	}
-	return b.String()
+	return strings.Join(notes, "; ")
 }
 
 // Indent prefixes every non-empty line of s, to nest FixYAML in a message.

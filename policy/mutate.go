@@ -35,25 +35,65 @@ type Added struct {
 	Finding    Finding
 	VolumeName string
 	MountPath  string
+	// CopiedBy names the init container that copies what the image ships
+	// at the path into the emptyDir before the container starts
+	// (PopulatedCopy); "" for a plain emptyDir, which starts empty.
+	CopiedBy string
+}
+
+// Skipped is a finding the options leave to the runtime: a populated path
+// under PopulatedSkip, or one of unknown content under UnknownSkip. Reason
+// says what the image ships there and why no emptyDir was added.
+type Skipped struct {
+	Finding Finding
+	Reason  string
+}
+
+// Denied is a populated path under PopulatedDeny: the pod must be refused.
+// Reason names the path, what the image ships there, and the fixes.
+type Denied struct {
+	Finding Finding
+	Reason  string
 }
 
 // Mutation is what Mutate did to a pod spec.
 type Mutation struct {
 	Added     []Added
+	Skipped   []Skipped
+	Denied    []Denied
 	Unfixable []Unfixable
+	// InitContainers names the init containers added (PopulatedCopy), in
+	// their order. They are placed first in spec.InitContainers, after any
+	// that an earlier pass added, so that they run before every container
+	// they copy for, init containers included.
+	InitContainers []string
 }
 
 // Mutate covers every finding with its own emptyDir volume, bounded by
 // sizeLimit, and a volumeMount in the finding's container, so the kubelet
-// accounts for and limits what the container writes there. It is idempotent:
-// a finding whose path is already mounted in its container is left alone, so
-// applying the same findings twice changes the spec once. It runs in time
-// linear in the findings and the spec, and adds at most MaxAddedVolumes.
-func Mutate(spec *corev1.PodSpec, findings []Finding, sizeLimit resource.Quantity) Mutation {
+// accounts for and limits what the container writes there.
+//
+// What the image ships at the path (Finding.Content) decides how, per opts:
+//   - nil (not scanned), empty or absent: a plain emptyDir, as always;
+//   - populated: WithPopulated: skip (default, a Skipped entry), copy (an
+//     emptyDir and the init containers that fill it with the image's content
+//     first, as the runtime's copy-up would) or deny (a Denied entry);
+//   - unknown: WithUnknown: skip (default, a Skipped entry) or mutate (a
+//     plain emptyDir);
+//   - a non-directory: Unfixable, as no runtime can start the container.
+//
+// Denied findings leave the pod's other paths mutated: the caller denies
+// the whole pod. Mutate is idempotent: a finding whose path is already
+// mounted in its container is left alone, so applying the same findings
+// twice changes the spec once, and Findings with the same opts does not
+// report the init containers Mutate added. It runs in time linear in the
+// findings and the spec, and adds at most MaxAddedVolumes emptyDirs.
+func Mutate(spec *corev1.PodSpec, findings []Finding, sizeLimit resource.Quantity, opts ...Option) Mutation {
 	var m Mutation
 	if len(findings) == 0 {
 		return m
 	}
+	o := makeOptions(opts)
 	unfixable := func(f Finding, reason string) {
 		m.Unfixable = append(m.Unfixable, Unfixable{Finding: f, Reason: reason})
 	}
@@ -61,6 +101,7 @@ func Mutate(spec *corev1.PodSpec, findings []Finding, sizeLimit resource.Quantit
 	containers := newContainerIndex(spec)
 	budget := MaxAddedVolumes - addedBefore(spec.Volumes)
 	overBudget := "volumeguard adds at most " + strconv.Itoa(MaxAddedVolumes) + " emptyDirs to a pod, and this pod needs more; mount a volume at this path yourself, or use an image with fewer VOLUMEs"
+	copies := newCopyPlans(spec, o)
 	for _, f := range findings {
 		if reason := f.unfixableReason(); reason != "" {
 			unfixable(f, reason)
@@ -79,11 +120,25 @@ func Mutate(spec *corev1.PodSpec, findings []Finding, sizeLimit resource.Quantit
 			// The API server refuses a volumeMount at a volumeDevice's path.
 			unfixable(f, "a volumeDevice of this container uses this path, and the API server refuses a volumeMount there; use an image without this VOLUME")
 			continue
-		case budget <= 0:
+		}
+		act, reason := o.decide(f)
+		switch act {
+		case actSkip:
+			m.Skipped = append(m.Skipped, Skipped{Finding: f, Reason: reason})
+			continue
+		case actDeny:
+			m.Denied = append(m.Denied, Denied{Finding: f, Reason: reason})
+			continue
+		}
+		need := 1
+		if act == actCopy && copies.needTools() {
+			need = 2 // the tools volume too
+		}
+		if budget < need {
 			unfixable(f, overBudget)
 			continue
 		}
-		budget--
+		budget -= need
 		name := names.claim(VolumeName(f.ContainerType, f.Container, mountPath))
 		limit := sizeLimit.DeepCopy()
 		spec.Volumes = append(spec.Volumes, corev1.Volume{
@@ -92,8 +147,12 @@ func Mutate(spec *corev1.PodSpec, findings []Finding, sizeLimit resource.Quantit
 		})
 		*c.mounts = append(*c.mounts, corev1.VolumeMount{Name: name, MountPath: mountPath})
 		c.mounted[mountPath] = true
+		if act == actCopy {
+			copies.add(containerKey{f.ContainerType, f.Container}, c.ctr, copyPair{src: mountPath, volume: name}, len(m.Added))
+		}
 		m.Added = append(m.Added, Added{Finding: f, VolumeName: name, MountPath: mountPath})
 	}
+	copies.inject(spec, names, &m)
 	return m
 }
 
@@ -116,6 +175,7 @@ type containerKey struct {
 // indexedContainer is one container's mounts, to append to, with the
 // cleaned paths of its mounts and devices, to look up in constant time.
 type indexedContainer struct {
+	ctr     *corev1.Container
 	mounts  *[]corev1.VolumeMount
 	mounted map[string]bool
 	devices map[string]bool
@@ -158,7 +218,7 @@ func (x *containerIndex) get(t ContainerType, name string) *indexedContainer {
 	if ctr == nil {
 		return nil
 	}
-	c := &indexedContainer{mounts: &ctr.VolumeMounts, mounted: make(map[string]bool, len(ctr.VolumeMounts)), devices: map[string]bool{}}
+	c := &indexedContainer{ctr: ctr, mounts: &ctr.VolumeMounts, mounted: make(map[string]bool, len(ctr.VolumeMounts)), devices: map[string]bool{}}
 	for _, vm := range ctr.VolumeMounts {
 		c.mounted[MountTarget(vm.MountPath)] = true
 	}

@@ -204,24 +204,12 @@ func TestFixYAMLIsWhatMutateDoes(t *testing.T) {
 	limit := resource.MustParse("512Mi")
 	findings := Findings(spec, images)
 
-	var fix corev1.PodSpec
-	if err := yaml.UnmarshalStrict([]byte(FixYAML(findings, limit)), &fix); err != nil {
-		t.Fatalf("the fix is not pod spec YAML: %v\n%s", err, FixYAML(findings, limit))
-	}
+	fix := parseFix(t, FixYAML(findings, limit))
 	mutated := spec.DeepCopy()
 	Mutate(mutated, findings, limit)
 
 	if !reflect.DeepEqual(fix.Volumes, mutated.Volumes) {
 		t.Errorf("fix volumes %+v, Mutate added %+v", fix.Volumes, mutated.Volumes)
-	}
-	mountsOf := func(cs []corev1.Container) map[string][]corev1.VolumeMount {
-		out := map[string][]corev1.VolumeMount{}
-		for _, c := range cs {
-			if len(c.VolumeMounts) > 0 {
-				out[c.Name] = c.VolumeMounts
-			}
-		}
-		return out
 	}
 	if got, want := mountsOf(fix.Containers), mountsOf(mutated.Containers); !reflect.DeepEqual(got, want) {
 		t.Errorf("fix mounts %+v, Mutate added %+v", got, want)
@@ -232,4 +220,23 @@ func TestFixYAMLIsWhatMutateDoes(t *testing.T) {
 	if FixYAML([]Finding{{Container: "zk", ContainerType: Container, Path: "rel", Relative: true}}, limit) != "" {
 		t.Error("a fix was suggested for a relative VOLUME")
 	}
+}
+
+func parseFix(t *testing.T, fix string) corev1.PodSpec {
+	t.Helper()
+	var spec corev1.PodSpec
+	if err := yaml.UnmarshalStrict([]byte(fix), &spec); err != nil {
+		t.Fatalf("the fix is not pod spec YAML: %v\n%s", err, fix)
+	}
+	return spec
+}
+
+func mountsOf(cs []corev1.Container) map[string][]corev1.VolumeMount {
+	out := map[string][]corev1.VolumeMount{}
+	for _, c := range cs {
+		if len(c.VolumeMounts) > 0 {
+			out[c.Name] = c.VolumeMounts
+		}
+	}
+	return out
 }

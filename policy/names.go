@@ -42,6 +42,22 @@ func newVolumeNames(volumes []corev1.Volume) *volumeNames {
 	return n
 }
 
+// newContainerNames holds the names of every container of the pod: init,
+// regular and ephemeral containers share one namespace.
+func newContainerNames(spec *corev1.PodSpec) *volumeNames {
+	n := &volumeNames{taken: map[string]bool{}, next: map[string]int{}}
+	for _, c := range spec.InitContainers {
+		n.taken[c.Name] = true
+	}
+	for _, c := range spec.Containers {
+		n.taken[c.Name] = true
+	}
+	for _, c := range spec.EphemeralContainers {
+		n.taken[c.Name] = true
+	}
+	return n
+}
+
 // claim returns base, or base with -2, -3, ... when the pod already uses
 // it; the result depends only on the spec and the findings, so it is stable.
 func (n *volumeNames) claim(base string) string {
