@@ -62,6 +62,7 @@ that escapes ephemeral-storage limits and can fill a node's disk or inodes.`,
 		newInspectCommand(s),
 		newServeCommand(s),
 		newCertsCommand(s),
+		newCopyUpCommand(s),
 		newVersionCommand(s),
 	)
 	return root
