@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	goruntime "runtime"
 	"strings"
@@ -30,10 +31,11 @@ const AppPath = "/app"
 
 // Image is a test image: a base layer holding only AppPath, then Layers in
 // order, and Volumes declared in its config. It runs `AppPath` (wait for
-// SIGTERM).
+// SIGTERM) as User ("" is root, as in an image without USER).
 type Image struct {
 	Layers  [][]Entry
 	Volumes []string
+	User    string
 }
 
 // startRegistry serves an in-process registry on 127.0.0.1 until the test
@@ -47,17 +49,34 @@ func startRegistry(t interface{ Cleanup(func()) }) string {
 // buildApp compiles the app statically for this machine into dir.
 func buildApp(t testing.TB, goBin, dir string) string {
 	t.Helper()
+	out := filepath.Join(dir, "app")
+	build(t, goBin, out, appPackage)
+	return out
+}
+
+// BuildProgram compiles the Go package pkg (an import path of this module)
+// static and stripped for this machine, as the Dockerfile builds
+// volumeguard, into a temporary directory of t, and returns its path. It
+// skips or fails as Start does without the tools.
+func BuildProgram(t testing.TB, pkg string) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), path.Base(pkg))
+	build(t, requireTools(t).goBin, out, "-ldflags=-s -w", pkg)
+	return out
+}
+
+// build runs go build -o out with args.
+func build(t testing.TB, goBin, out string, args ...string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	out := filepath.Join(dir, "app")
-	cmd := exec.CommandContext(ctx, goBin, "build", "-trimpath", "-o", out, appPackage)
+	cmd := exec.CommandContext(ctx, goBin, append([]string{"build", "-trimpath", "-o", out}, args...)...)
 	// No cgo: the image has no libc. GOFLAGS is cleared so that a -race in
 	// it (which needs cgo) cannot reach this build.
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+goruntime.GOARCH, "GOFLAGS=")
 	if msg, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building %s: %v\n%s", appPackage, err, msg)
+		t.Fatalf("building %s: %v\n%s", args[len(args)-1], err, msg)
 	}
-	return out
 }
 
 // baseLayer puts the app binary at AppPath.
@@ -90,6 +109,7 @@ func pushImage(ref string, base v1.Layer, img Image) error {
 	cfg = cfg.DeepCopy()
 	cfg.OS, cfg.Architecture = "linux", goruntime.GOARCH
 	cfg.Config.Entrypoint = []string{AppPath}
+	cfg.Config.User = img.User
 	cfg.Config.Volumes = map[string]struct{}{}
 	for _, v := range img.Volumes {
 		cfg.Config.Volumes[v] = struct{}{}

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 
+	"google.golang.org/protobuf/proto"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/volumeguard/volumeguard/internal/crirun/fstree"
@@ -62,16 +63,21 @@ func (p *Pod) remove(t testing.TB) {
 
 // Container is a container of a Pod.
 type Container struct {
-	ID  string
-	pod *Pod
+	ID   string
+	name string
+	pod  *Pod
 }
 
 // ContainerSpec is a container to run: a name unique in the pod, an image
-// reference and the CRI mounts.
+// reference and the CRI mounts; Command, when set, replaces the image's
+// entrypoint, and Security (user, capabilities, seccomp, ...) is what the
+// kubelet makes of a securityContext.
 type ContainerSpec struct {
-	Name   string
-	Image  string
-	Mounts []*runtimeapi.Mount
+	Name     string
+	Image    string
+	Mounts   []*runtimeapi.Mount
+	Command  []string
+	Security *runtimeapi.LinuxContainerSecurityContext
 }
 
 // RunContainer pulls image, creates a container of it with mounts and starts
@@ -154,17 +160,19 @@ func (p *Pod) runContainer(t testing.TB, spec ContainerSpec) (*Container, error)
 // starting it, if any.
 func (p *Pod) createAndStart(ctx context.Context, spec ContainerSpec) (*Container, error) {
 	rs := p.rt.RuntimeService
+	security := &runtimeapi.LinuxContainerSecurityContext{}
+	if spec.Security != nil {
+		security = proto.Clone(spec.Security).(*runtimeapi.LinuxContainerSecurityContext)
+	}
+	// A container of a host-network pod says so too, as the kubelet's do.
+	security.NamespaceOptions = &runtimeapi.NamespaceOption{Network: runtimeapi.NamespaceMode_NODE}
 	cfg := &runtimeapi.ContainerConfig{
 		Metadata: &runtimeapi.ContainerMetadata{Name: spec.Name},
 		Image:    &runtimeapi.ImageSpec{Image: spec.Image},
+		Command:  spec.Command,
 		Mounts:   spec.Mounts,
 		LogPath:  spec.Name + ".log",
-		Linux: &runtimeapi.LinuxContainerConfig{
-			// A container of a host-network pod says so too, as the kubelet's do.
-			SecurityContext: &runtimeapi.LinuxContainerSecurityContext{
-				NamespaceOptions: &runtimeapi.NamespaceOption{Network: runtimeapi.NamespaceMode_NODE},
-			},
-		},
+		Linux:    &runtimeapi.LinuxContainerConfig{SecurityContext: security},
 	}
 	created, err := rs.CreateContainer(ctx, &runtimeapi.CreateContainerRequest{
 		PodSandboxId: p.ID, Config: cfg, SandboxConfig: p.config,
@@ -172,7 +180,7 @@ func (p *Pod) createAndStart(ctx context.Context, spec ContainerSpec) (*Containe
 	if err != nil {
 		return nil, fmt.Errorf("creating container %s: %w", spec.Name, err)
 	}
-	c := &Container{ID: created.GetContainerId(), pod: p}
+	c := &Container{ID: created.GetContainerId(), name: spec.Name, pod: p}
 	if _, err := rs.StartContainer(ctx, &runtimeapi.StartContainerRequest{ContainerId: c.ID}); err != nil {
 		return c, fmt.Errorf("starting container %s: %w", spec.Name, err)
 	}
