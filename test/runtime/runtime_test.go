@@ -19,6 +19,7 @@ func TestContainerdImageVolumes(t *testing.T) {
 			pod := rt.RunPod(t, "volumes")
 			if snapshotter == "overlayfs" {
 				t.Run("coverage", func(t *testing.T) { testCoverage(t, rt, pod) })
+				t.Run("copy-up", func(t *testing.T) { testCopyUp(t, rt) })
 			}
 			t.Run("content", func(t *testing.T) { testContent(t, rt, pod) })
 			t.Run("file at a volume path", func(t *testing.T) { testFileAtVolumePath(t, rt, pod) })
