@@ -82,5 +82,6 @@ func (p *copyPlans) inject(spec *corev1.PodSpec, volumes *volumeNames, m *Mutati
 	for _, c := range added {
 		m.InitContainers = append(m.InitContainers, c.Name)
 	}
+	m.InitContainersAt = p.insertAt
 	spec.InitContainers = slices.Insert(spec.InitContainers, p.insertAt, added...)
 }

@@ -65,8 +65,12 @@ type Mutation struct {
 	// InitContainers names the init containers added (PopulatedCopy), in
 	// their order. They are placed first in spec.InitContainers, after any
 	// that an earlier pass added, so that they run before every container
-	// they copy for, init containers included.
-	InitContainers []string
+	// they copy for, init containers included: at index InitContainersAt
+	// (0 unless an earlier pass added some), consecutively. A JSON patch
+	// inserts them there ("add" at /spec/initContainers/<i>), after the
+	// mount appends of the init containers that were already there.
+	InitContainers   []string
+	InitContainersAt int
 }
 
 // Mutate covers every finding with its own emptyDir volume, bounded by

@@ -161,8 +161,8 @@ func TestMutateCopyReusesTheInstall(t *testing.T) {
 	if !reflect.DeepEqual(m.InitContainers, []string{late}) {
 		t.Fatalf("second pass added %q, want only %q", m.InitContainers, late)
 	}
-	if got := spec.InitContainers[3].Name; got != late {
-		t.Errorf("init container 3 is %q, want %q after the earlier copies", got, late)
+	if got := spec.InitContainers[3].Name; got != late || m.InitContainersAt != 3 {
+		t.Errorf("init container 3 is %q, InitContainersAt %d; want %q at 3, after the earlier copies", got, m.InitContainersAt, late)
 	}
 	if fs := Findings(spec, images, copyOpts()...); len(fs) != 0 {
 		t.Errorf("findings after the second pass: %q", keys(fs))
