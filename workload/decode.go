@@ -4,9 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
+	yaml3 "go.yaml.in/yaml/v3"
 	utiljson "k8s.io/apimachinery/pkg/util/json"
 )
 
@@ -53,7 +55,7 @@ func (d *Decoder) decode(file string, r io.Reader) (objs []Object, errs []error,
 			errs = append(errs, &Error{File: file, Document: doc.n, Err: doc.err})
 			continue
 		}
-		v, err := d.parse(doc)
+		v, tree, err := d.parse(doc)
 		if err != nil {
 			documents++
 			errs = append(errs, &Error{File: file, Document: doc.n, Err: err})
@@ -63,27 +65,32 @@ func (d *Decoder) decode(file string, r io.Reader) (objs []Object, errs []error,
 			documents++
 		}
 		o, e := d.expand(file, doc.n, v, doc.isJSON)
+		if len(o) > 0 {
+			locateObjects(o, doc, tree)
+		}
 		objs = append(objs, o...)
 		errs = append(errs, e...)
 	}
 	return objs, errs, documents
 }
 
-// parse turns a document into JSON values.
-func (d *Decoder) parse(doc document) (any, error) {
+// parse turns a document into JSON values, and returns yaml.v3's tree of
+// it when it was parsed on the way.
+func (d *Decoder) parse(doc document) (any, *yaml3.Node, error) {
 	data := doc.data
+	var tree *yaml3.Node
 	if !doc.isJSON {
 		var err error
-		data, err = yamlToJSON(doc.data, doc.lineOffset, aliasExpansionFactor*d.maxDocumentSize())
+		data, tree, err = yamlToJSON(doc.data, doc.lineOffset, aliasExpansionFactor*d.maxDocumentSize())
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	var v any
 	if err := utiljson.Unmarshal(data, &v); err != nil {
-		return nil, fmt.Errorf("decoding JSON: %w", err)
+		return nil, nil, fmt.Errorf("decoding JSON: %w", err)
 	}
-	return v, nil
+	return v, tree, nil
 }
 
 // expand returns the objects with pod specs in one document's value.
@@ -92,25 +99,25 @@ func (d *Decoder) expand(file string, n int, v any, isJSON bool) ([]Object, []er
 	case nil:
 		return nil, nil
 	case map[string]any:
-		return d.objects(file, n, v, "", 0)
+		return d.objects(file, n, v, nil, 0)
 	case []any:
 		if isJSON {
-			return d.items(file, n, v, "", 0)
+			return d.items(file, n, v, nil, 0)
 		}
 	}
 	return nil, []error{errorf(file, n, "expected an object, got %s", describeValue(jsonKind(v), ""))}
 }
 
 // items reads the objects of a List's items or of a JSON array; where is the
-// path of the array, for messages.
-func (d *Decoder) items(file string, n int, items []any, where string, depth int) ([]Object, []error) {
+// path of the array in its document.
+func (d *Decoder) items(file string, n int, items []any, where []string, depth int) ([]Object, []error) {
 	var objs []Object
 	var errs []error
 	for i, item := range items {
-		at := where + "[" + strconv.Itoa(i) + "]"
+		at := append(slices.Clip(where), "["+strconv.Itoa(i)+"]")
 		m, ok := item.(map[string]any)
 		if !ok {
-			errs = append(errs, errorf(file, n, "%s: expected an object, got %s", at, describeValue(jsonKind(item), "")))
+			errs = append(errs, errorf(file, n, "%s: expected an object, got %s", dotted(at), describeValue(jsonKind(item), "")))
 			continue
 		}
 		o, e := d.objects(file, n, m, at, depth)
@@ -120,9 +127,11 @@ func (d *Decoder) items(file string, n int, items []any, where string, depth int
 	return objs, errs
 }
 
-// objects reads one object, expanding it if it is a List.
-func (d *Decoder) objects(file string, n int, m map[string]any, where string, depth int) ([]Object, []error) {
-	o, bad := newObject(file, n, m, where)
+// objects reads one object, at path where of its document, expanding it if
+// it is a List.
+func (d *Decoder) objects(file string, n int, m map[string]any, where []string, depth int) ([]Object, []error) {
+	o, bad := newObject(file, n, m, dotted(where))
+	o.Path = where
 	if bad != nil {
 		return nil, []error{bad}
 	}
@@ -133,7 +142,7 @@ func (d *Decoder) objects(file string, n int, m map[string]any, where string, de
 		if depth >= maxListDepth {
 			return nil, []error{o.errorf("Lists nested more than %d deep", maxListDepth)}
 		}
-		return d.items(file, n, items, prefixed(where, "items"), depth+1)
+		return d.items(file, n, items, append(slices.Clip(where), "items"), depth+1)
 	}
 
 	specs, err := Find(m)
@@ -223,13 +232,6 @@ func (o *Object) readMetadata(m map[string]any) error {
 // errorf builds an *Error about the object.
 func (o *Object) errorf(format string, args ...any) *Error {
 	return &Error{File: o.File, Document: o.Document, Kind: o.Kind, Name: o.Name, Err: fmt.Errorf(format, args...)}
-}
-
-func prefixed(where, key string) string {
-	if where == "" {
-		return key
-	}
-	return where + "." + key
 }
 
 // FromJSON decodes one object (e.g. an AdmissionReview's request.object) and

@@ -11,5 +11,11 @@
 // a document may not exceed a size limit as written nor, once YAML aliases are
 // expanded, a multiple of it, so hostile input costs little memory and time.
 //
+// Objects decoded from streams carry where they are written: their document's
+// byte range and Helm template, and the line and column of each pod spec,
+// container and image (Object.Position, PodSpec.Containers), so that a
+// finding can point at the `image:` line. ReadFiles also keeps each file's
+// bytes, for callers that edit them in place.
+//
 // The package is silent: it returns errors, callers decide what to print.
 package workload

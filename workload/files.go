@@ -1,6 +1,7 @@
 package workload
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -28,7 +29,21 @@ type Input struct {
 	// they are not regular files (named pipes, sockets, devices): reading
 	// one could block forever.
 	Skipped []string
+	// Files holds the content of every file read, in the order read; only
+	// ReadFiles fills it.
+	Files []File
 }
+
+// File is one file (or stdin) as written.
+type File struct {
+	Name string // as Object.File
+	Data []byte
+}
+
+// maxFileFactor bounds a file that ReadFiles keeps, as a multiple of the
+// document size limit: room for a stream of many documents, while a file
+// cannot take the process's memory.
+const maxFileFactor = 8
 
 // ReadPaths reads paths with the default options. See Decoder.ReadPaths.
 func ReadPaths(ctx context.Context, paths []string, stdin io.Reader) Input {
@@ -49,7 +64,18 @@ func ReadPaths(ctx context.Context, paths []string, stdin io.Reader) Input {
 // Reads return when ctx is done, even one blocked on a pipe: the path being
 // read gets an *Error with ctx's cause, and so does each path not read yet.
 func (d *Decoder) ReadPaths(ctx context.Context, paths []string, stdin io.Reader) Input {
-	r := &pathReader{ctx: ctx, d: d, stdin: stdin, seen: map[fileID]bool{}}
+	return d.readPaths(ctx, paths, stdin, false)
+}
+
+// ReadFiles is ReadPaths for callers that edit what they read (volumeguard
+// fix): it also keeps each file's content in Input.Files. A file larger
+// than eight times the document size limit is an *Error for that file.
+func (d *Decoder) ReadFiles(ctx context.Context, paths []string, stdin io.Reader) Input {
+	return d.readPaths(ctx, paths, stdin, true)
+}
+
+func (d *Decoder) readPaths(ctx context.Context, paths []string, stdin io.Reader, keep bool) Input {
+	r := &pathReader{ctx: ctx, d: d, stdin: stdin, seen: map[fileID]bool{}, keep: keep}
 	for _, p := range paths {
 		if ctx.Err() != nil {
 			r.fail(p, fmt.Errorf("not read: %w", context.Cause(ctx)))
@@ -74,6 +100,7 @@ type pathReader struct {
 	in       Input
 	seen     map[fileID]bool // files and directories read: nothing is read twice, a symlink loop ends
 	seenDash bool
+	keep     bool // keep each file's content in in.Files
 	// stopReported is set once a directory walk cut short by ctx has said
 	// so; the directories above it then stop without repeating it.
 	stopReported bool
@@ -181,7 +208,27 @@ func (r *pathReader) once(path string, info fs.FileInfo) bool {
 func (r *pathReader) read(name string, open func() (io.ReadCloser, error)) {
 	rc := openCancelable(r.ctx, open)
 	defer rc.Close()
-	objs, errs, docs := r.d.decode(name, rc)
+	var objs []Object
+	var errs []error
+	var docs int
+	if r.keep {
+		limit := maxFileFactor * r.d.maxDocumentSize()
+		data, err := io.ReadAll(io.LimitReader(rc, limit+1))
+		switch {
+		case rc.openErr != nil:
+		case err != nil:
+			r.fail(name, fmt.Errorf("reading: %w", err))
+			return
+		case int64(len(data)) > limit:
+			r.fail(name, fmt.Errorf("%w: the file holds more than %d bytes", ErrDocumentTooLarge, limit))
+			return
+		default:
+			objs, errs, docs = r.d.decode(name, bytes.NewReader(data))
+			r.in.Files = append(r.in.Files, File{Name: name, Data: data})
+		}
+	} else {
+		objs, errs, docs = r.d.decode(name, rc)
+	}
 	if err := rc.openErr; err != nil {
 		// The file was never read: one error for the path, not a document's.
 		r.fail(name, err)

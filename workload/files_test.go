@@ -126,3 +126,43 @@ func TestReadPathsMissing(t *testing.T) {
 		t.Errorf("error = %q, want %q", errs[0], want)
 	}
 }
+
+func TestReadFilesKeepsContent(t *testing.T) {
+	big := "apiVersion: v1\nkind: ConfigMap\ndata: {a: b}\n---\n"
+	root := writeTree(t, map[string]string{
+		"a.yaml":      "# kept as written\r\n" + strings.ReplaceAll(podYAML, "\n", "\r\n"),
+		"b/c.json":    podJSON,
+		"b/svc.yaml":  serviceYAML,
+		"huge.yaml":   strings.Repeat(big, 8*1024/len(big)+1),
+		"nested/.x.y": "ignored",
+	})
+	stdin := "---\n" + deploymentYAML
+	d := NewDecoder(WithMaxDocumentSize(1024))
+	in := d.ReadFiles(context.Background(), []string{root, "-"}, strings.NewReader(stdin))
+
+	want := map[string]string{
+		filepath.Join(root, "a.yaml"):     "# kept as written\r\n" + strings.ReplaceAll(podYAML, "\n", "\r\n"),
+		filepath.Join(root, "b/c.json"):   podJSON,
+		filepath.Join(root, "b/svc.yaml"): serviceYAML,
+		"-":                               stdin,
+	}
+	got := map[string]string{}
+	for _, f := range in.Files {
+		got[f.Name] = string(f.Data)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("files\n got  %q\n want %q", got, want)
+	}
+	if len(in.Objects) != 3 {
+		t.Errorf("%d objects, want 3", len(in.Objects))
+	}
+	for _, o := range in.Objects {
+		doc := got[o.File][o.DocumentRange.Start:o.DocumentRange.End]
+		if !strings.Contains(doc, "kind: "+o.Kind) && !strings.Contains(doc, `"kind":"`+o.Kind+`"`) {
+			t.Errorf("%s: document range %v holds %q", o.File, o.DocumentRange, doc)
+		}
+	}
+	if len(in.Errors) != 1 || !errors.Is(in.Errors[0], ErrDocumentTooLarge) || !strings.Contains(in.Errors[0].Error(), "huge.yaml") {
+		t.Errorf("errors %v, want huge.yaml too large", in.Errors)
+	}
+}

@@ -12,41 +12,45 @@ import (
 
 // yamlToJSON converts one YAML document to JSON as kubectl does (YAML 1.1
 // through sigs.k8s.io/yaml), after checking that its aliases do not expand
-// past maxExpanded bytes. lineOffset lines of the file precede data.
-func yamlToJSON(data []byte, lineOffset int, maxExpanded int64) (out []byte, err error) {
+// past maxExpanded bytes. lineOffset lines of the file precede data. It
+// returns yaml.v3's tree of the document too when it parsed one (to check
+// aliases), so that finding positions need not parse it again.
+func yamlToJSON(data []byte, lineOffset int, maxExpanded int64) (out []byte, tree *yaml3.Node, err error) {
 	// The parsers are third-party code fed untrusted input: a panic in them
 	// must cost one document, not the webhook or the whole check.
 	defer func() {
 		if r := recover(); r != nil {
-			out, err = nil, fmt.Errorf("parsing YAML: parser panicked: %v", r)
+			out, tree, err = nil, nil, fmt.Errorf("parsing YAML: parser panicked: %v", r)
 		}
 	}()
 	// No alias without '*': most documents skip the second parse.
 	if bytes.IndexByte(data, '*') >= 0 {
-		if err := checkAliases(data, maxExpanded); err != nil {
-			return nil, fileLines(err, lineOffset)
+		if tree, err = checkAliases(data, maxExpanded); err != nil {
+			return nil, nil, fileLines(err, lineOffset)
 		}
 	}
 	out, err = yaml.YAMLToJSON(data)
 	if err != nil {
-		return nil, fileLines(err, lineOffset)
+		return nil, nil, fileLines(err, lineOffset)
 	}
-	return out, nil
+	return out, tree, nil
 }
 
 // checkAliases measures the document with its aliases expanded, without
 // expanding them. yaml.v2 stops only alias-heavy documents by node count, so
 // a few aliases of a long string still expand to gigabytes of JSON.
-func checkAliases(data []byte, maxExpanded int64) error {
+func checkAliases(data []byte, maxExpanded int64) (*yaml3.Node, error) {
 	// yaml.v3 builds a tree where an alias points at its anchored node:
 	// parsing is linear in the input whatever the aliases.
 	var root yaml3.Node
 	if err := yaml3.Unmarshal(data, &root); err != nil {
-		return err
+		return nil, err
 	}
 	m := aliasMeter{limit: maxExpanded, sizes: map[*yaml3.Node]int64{}}
-	_, err := m.size(&root)
-	return err
+	if _, err := m.size(&root); err != nil {
+		return nil, err
+	}
+	return &root, nil
 }
 
 // aliasMeter computes the JSON size of nodes, aliases expanded. An alias can

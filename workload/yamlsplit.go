@@ -9,19 +9,20 @@ import (
 )
 
 // yamlDocuments splits a YAML stream at its document markers, numbering
-// documents from first; lineBase lines of the file come before r. Each
-// document is parsed on its own, so a syntax error in one does not hide the
-// next. A document over max bytes is reported and skipped without keeping it
-// in memory.
+// documents from first; r starts at position at of the file. Each document
+// is parsed on its own, so a syntax error in one does not hide the next. A
+// document over max bytes is reported and skipped without keeping it in
+// memory.
 //
 // Numbering follows YAML: every `---` starts a document, even an empty one;
 // text before the first `---` or after a `...` is a document only if it has
 // content besides comments, blank lines and directives.
-func yamlDocuments(r io.Reader, first, lineBase int, max int64, yield func(document) bool) {
-	s := &yamlSplitter{next: first, max: max, yield: yield}
-	s.begin(false, lineBase)
+func yamlDocuments(r io.Reader, first int, at streamPos, max int64, yield func(document) bool) {
+	s := &yamlSplitter{next: first, max: max, yield: yield, firstLine: at.line, firstColumn: at.column}
+	s.begin(false, at.line, at.offset)
 	br := bufio.NewReaderSize(r, readBufferSize)
-	line := lineBase // lines read completely
+	line := at.line // lines read completely
+	offset := at.offset
 	atLineStart := true
 	dropLine := false // the rest of this line is a comment after a marker
 	for {
@@ -29,13 +30,14 @@ func yamlDocuments(r io.Reader, first, lineBase int, max int64, yield func(docum
 		if len(chunk) > 0 {
 			switch {
 			case atLineStart:
-				if !s.line(chunk, line) {
+				if !s.line(chunk, line, offset) {
 					return
 				}
 				dropLine = s.dropRest
 			case !dropLine:
-				s.add(chunk)
+				s.add(chunk, offset, 0)
 			}
+			offset += int64(len(chunk))
 			atLineStart = chunk[len(chunk)-1] == '\n'
 			if atLineStart {
 				line++
@@ -62,36 +64,46 @@ type yamlSplitter struct {
 	yield func(document) bool
 	done  bool
 
+	// where the stream starts: its first line may start mid-line in the file
+	firstLine, firstColumn int
+
 	// the document being read
 	buf        bytes.Buffer
 	explicit   bool // started by ---
 	hasContent bool
 	tooLarge   bool
 	lineOffset int
+	column     int   // characters before the document on its first line
+	offset     int64 // bytes of the stream before the document
 
 	dropRest bool // set by line when the rest of that line is not content
 }
 
-func (s *yamlSplitter) begin(explicit bool, lineOffset int) {
+// begin starts a document whose first line has lineOffset lines before it,
+// at offset unless its first add says otherwise.
+func (s *yamlSplitter) begin(explicit bool, lineOffset int, offset int64) {
 	s.buf = bytes.Buffer{}
 	s.explicit, s.hasContent, s.tooLarge = explicit, false, false
-	s.lineOffset = lineOffset
+	s.lineOffset, s.offset, s.column = lineOffset, offset, 0
+	if lineOffset == s.firstLine {
+		s.column = s.firstColumn
+	}
 }
 
-// line handles the first chunk of a line; lineIndex lines come before it.
-// It returns false when the consumer wants no more documents.
-func (s *yamlSplitter) line(chunk []byte, lineIndex int) bool {
+// line handles the first chunk of a line, at offset; lineIndex lines come
+// before it. It returns false when the consumer wants no more documents.
+func (s *yamlSplitter) line(chunk []byte, lineIndex int, offset int64) bool {
 	s.dropRest = false
 	if marker, rest, ok := documentMarker(chunk); ok {
 		if !s.emit() {
 			return false
 		}
-		s.begin(marker == "---", lineIndex+1)
+		s.begin(marker == "---", lineIndex+1, offset+int64(len(chunk)))
 		trimmed := bytes.TrimLeft(rest, " \t")
 		if marker == "---" && isContent(trimmed) {
 			// `--- |` or `--- {a: 1}`: the document starts on the marker's line.
-			s.lineOffset = lineIndex
-			s.add(rest)
+			s.begin(true, lineIndex, offset)
+			s.add(rest, offset+int64(len(marker)), len(marker))
 			s.hasContent = true
 			return true
 		}
@@ -101,7 +113,7 @@ func (s *yamlSplitter) line(chunk []byte, lineIndex int) bool {
 	if chunk[0] != '%' && isContent(bytes.TrimLeft(chunk, " \t")) {
 		s.hasContent = true
 	}
-	s.add(chunk)
+	s.add(chunk, offset, 0)
 	return true
 }
 
@@ -126,9 +138,19 @@ func isContent(trimmed []byte) bool {
 	return len(trimmed) > 0 && trimmed[0] != '#' && trimmed[0] != '\n' && trimmed[0] != '\r'
 }
 
-func (s *yamlSplitter) add(b []byte) {
+// add appends b, which is at offset, columns characters after the start of
+// its line as the stream has it.
+func (s *yamlSplitter) add(b []byte, offset int64, columns int) {
 	if s.tooLarge {
 		return
+	}
+	if s.buf.Len() == 0 {
+		// The document's data starts here.
+		s.offset = offset
+		s.column = columns
+		if s.lineOffset == s.firstLine {
+			s.column += s.firstColumn
+		}
 	}
 	if int64(s.buf.Len()+len(b)) > s.max {
 		// Keep reading to the next marker, but not into memory.
@@ -147,7 +169,7 @@ func (s *yamlSplitter) emit() bool {
 	if !s.explicit && !s.hasContent && !s.tooLarge {
 		return true
 	}
-	doc := document{n: s.next, data: s.buf.Bytes(), lineOffset: s.lineOffset}
+	doc := document{n: s.next, data: s.buf.Bytes(), lineOffset: s.lineOffset, column: s.column, offset: s.offset}
 	if s.tooLarge {
 		doc = document{n: s.next, err: fmt.Errorf("%w: more than %d bytes", ErrDocumentTooLarge, s.max)}
 	}
