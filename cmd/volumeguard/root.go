@@ -58,6 +58,7 @@ that escapes ephemeral-storage limits and can fill a node's disk or inodes.`,
 	root.SetErr(s.err)
 	root.AddCommand(
 		newCheckCommand(s),
+		newFixCommand(s),
 		newAuditCommand(s),
 		newInspectCommand(s),
 		newServeCommand(s),
