@@ -15,7 +15,11 @@ func (d *document) blockAppend(seq *yaml3.Node, items []entry) error {
 		return err
 	}
 	at, prefix, eol := d.afterLine(end)
-	d.insertLines(at, prefix, eol, d.blockItems(items, seq.Column-1, eol))
+	item, ok := d.itemIndent(seq)
+	if !ok {
+		item = d.style.item
+	}
+	d.insertLines(at, prefix, eol, d.blockItems(items, seq.Column-1, item, eol))
 	return nil
 }
 
@@ -43,7 +47,8 @@ func (d *document) addKey(m *yaml3.Node, key string, items []entry) error {
 		}
 	}
 	col := m.Content[0].Column - 1
-	d.insertLines(at, prefix, eol, strings.Repeat(" ", col)+key+":"+eol+d.blockItems(items, col+d.style.seq, eol))
+	seq, item := d.listStyle(m)
+	d.insertLines(at, prefix, eol, strings.Repeat(" ", col)+key+":"+eol+d.blockItems(items, col+seq, item, eol))
 	return nil
 }
 
@@ -94,8 +99,42 @@ func (d *document) fillEmpty(m, k, v *yaml3.Node, items []entry) error {
 		d.insert(koff+colon+1, tokenEnd-(koff+colon+1), "")
 	}
 	at, prefix, eol := d.afterLine(tokenEnd)
-	d.insertLines(at, prefix, eol, d.blockItems(items, k.Column-1+d.style.seq, eol))
+	seq, item := d.listStyle(m)
+	d.insertLines(at, prefix, eol, d.blockItems(items, k.Column-1+seq, item, eol))
 	return nil
+}
+
+// listStyle is how the lists of mapping m sit: how far right of their keys
+// their dashes are, and their items of their dashes. The surrounding block
+// decides (m's own block lists, as a container's ports and env), else the
+// document.
+func (d *document) listStyle(m *yaml3.Node) (seq, item int) {
+	seq, item = d.style.seq, d.style.item
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k, v := m.Content[i], m.Content[i+1]
+		if v.Kind != yaml3.SequenceNode || isFlow(v) || v.Line <= k.Line || v.Column < k.Column {
+			continue
+		}
+		if it, ok := d.itemIndent(v); ok {
+			item = it
+		}
+		return v.Column - k.Column, item
+	}
+	return seq, item
+}
+
+// itemIndent is how far right of its dashes a block sequence writes its
+// items, from an item that starts on its dash's line.
+func (d *document) itemIndent(seq *yaml3.Node) (int, bool) {
+	for _, c := range seq.Content {
+		if c.Column <= seq.Column {
+			continue
+		}
+		if off, ok := d.index.Offset(c.Line, seq.Column); ok && off < len(d.data) && d.data[off] == '-' {
+			return c.Column - seq.Column, true
+		}
+	}
+	return 0, false
 }
 
 // insertLines inserts lines, each ending in eol, at at. After a last line
@@ -167,13 +206,8 @@ func detectStyle(d *document) style {
 				}
 			}
 		case n.Kind == yaml3.SequenceNode:
-			for _, c := range n.Content {
-				if c.Column <= n.Column {
-					continue
-				}
-				if off, ok := d.index.Offset(c.Line, n.Column); ok && d.data[off] == '-' {
-					item[c.Column-n.Column]++
-				}
+			if it, ok := d.itemIndent(n); ok {
+				item[it]++
 			}
 		}
 	}

@@ -58,7 +58,14 @@ func notEditable(format string, args ...any) error {
 // Edit returns doc, one YAML or JSON document, with the volumes and
 // volumeMounts of edits added, and the changes made, in order of offset.
 // The error is a *NotEditableError.
-func Edit(doc []byte, edits []SpecEdit) ([]byte, []Change, error) {
+func Edit(doc []byte, edits []SpecEdit) (out []byte, changes []Change, err error) {
+	// Documents are untrusted input: a case the editor misjudges costs
+	// this document its edit, never the run.
+	defer func() {
+		if r := recover(); r != nil {
+			out, changes, err = nil, nil, notEditable("editing the document: %v", r)
+		}
+	}()
 	d, err := parse(doc)
 	if err != nil {
 		return nil, nil, err
@@ -71,7 +78,7 @@ func Edit(doc []byte, edits []SpecEdit) ([]byte, []Change, error) {
 	if len(d.changes) == 0 {
 		return doc, nil, nil
 	}
-	out, changes, err := d.apply()
+	out, changes, err = d.apply()
 	if err != nil {
 		return nil, nil, err
 	}

@@ -231,3 +231,22 @@ volumeMounts:
 		t.Errorf("suggestion\n got  %q\n want %q", got, want)
 	}
 }
+
+func TestEditFollowsTheSurroundingBlock(t *testing.T) {
+	// The document mostly indents its lists; this container's own lists
+	// sit under their keys, with items three columns from their dashes.
+	in := "spec:\n  initContainers:\n    - name: i\n      image: x\n  containers:\n  - name: a\n    image: x\n    ports:\n    -  containerPort: 1\n" +
+		"  tolerations:\n    - key: a\n  hostAliases:\n    - ip: 1.1.1.1\n"
+	want := "spec:\n  initContainers:\n    - name: i\n      image: x\n  containers:\n  - name: a\n    image: x\n    ports:\n    -  containerPort: 1\n" +
+		"    volumeMounts:\n    -  name: vg-a-d\n       mountPath: /d\n" +
+		"  tolerations:\n    - key: a\n  hostAliases:\n    - ip: 1.1.1.1\n" +
+		"  volumes:\n    - name: vg-a-d\n      emptyDir:\n        sizeLimit: 1Gi\n"
+	out, changes, err := Edit([]byte(in), podEdit(zkMounts("containers", "a", "/d")...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(out) != want {
+		t.Errorf("edited\n got  %q\n want %q", out, want)
+	}
+	checkChanges(t, in, string(out), changes)
+}

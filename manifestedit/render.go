@@ -26,12 +26,13 @@ func mountEntry(m Mount) entry {
 }
 
 // blockItems writes items as a block sequence whose dashes sit dash
-// columns in, one line ending in eol per line.
-func (d *document) blockItems(items []entry, dash int, eol string) string {
+// columns in, each item item columns right of its dash, one line ending in
+// eol per line.
+func (d *document) blockItems(items []entry, dash, item int, eol string) string {
 	var b strings.Builder
 	for _, it := range items {
-		first := strings.Repeat(" ", dash) + "-" + strings.Repeat(" ", d.style.item-1)
-		d.blockFields(&b, it, first, dash+d.style.item, eol)
+		first := strings.Repeat(" ", dash) + "-" + strings.Repeat(" ", item-1)
+		d.blockFields(&b, it, first, dash+item, eol)
 	}
 	return b.String()
 }

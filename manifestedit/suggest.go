@@ -14,7 +14,7 @@ func Suggestion(mounts []Mount) string {
 	for i, m := range mounts {
 		volumes[i] = volumeEntry(m)
 	}
-	b.WriteString(d.blockItems(volumes, 0, "\n"))
+	b.WriteString(d.blockItems(volumes, 0, 2, "\n"))
 	type key struct{ list, name string }
 	var order []key
 	byContainer := map[key][]entry{}
@@ -27,7 +27,7 @@ func Suggestion(mounts []Mount) string {
 	}
 	for _, k := range order {
 		b.WriteString("# in " + k.list + ", to the container named " + jsonString(k.name) + ", add to volumeMounts:\nvolumeMounts:\n")
-		b.WriteString(d.blockItems(byContainer[k], 0, "\n"))
+		b.WriteString(d.blockItems(byContainer[k], 0, 2, "\n"))
 	}
 	return b.String()
 }
