@@ -1,10 +1,11 @@
 package manifestedit
 
 import (
-	"strconv"
 	"strings"
 
 	yaml3 "go.yaml.in/yaml/v3"
+
+	"github.com/volumeguard/volumeguard/workload"
 )
 
 // find follows path (keys, and "[i]" for list items) from the document's
@@ -25,7 +26,7 @@ func (d *document) find(path []string) (*yaml3.Node, error) {
 		if n.Kind == yaml3.AliasNode {
 			return nil, notEditable("%s is an alias of an anchor that other places may share", strings.Join(path[:i], "."))
 		}
-		if idx, ok := itemIndex(step); ok {
+		if idx, ok := workload.ItemIndex(step); ok {
 			if n.Kind != yaml3.SequenceNode || idx >= len(n.Content) {
 				return nil, notEditable("no %s at %s", step, strings.Join(path[:i], "."))
 			}
@@ -137,14 +138,3 @@ func scalarValue(n *yaml3.Node) string {
 }
 
 func isFlow(n *yaml3.Node) bool { return n.Style&yaml3.FlowStyle != 0 }
-
-// itemIndex reads the "[i]" steps of workload.Object.Path.
-func itemIndex(step string) (int, bool) {
-	inner, ok := strings.CutPrefix(step, "[")
-	if !ok {
-		return 0, false
-	}
-	inner, ok = strings.CutSuffix(inner, "]")
-	i, err := strconv.Atoi(inner)
-	return i, ok && err == nil && i >= 0
-}

@@ -8,6 +8,8 @@ import (
 
 	yaml3 "go.yaml.in/yaml/v3"
 	"sigs.k8s.io/yaml"
+
+	"github.com/volumeguard/volumeguard/workload"
 )
 
 // verify checks that edited means what orig means plus the additions of
@@ -90,7 +92,7 @@ func appendValue(list any, item any) []any {
 
 func walkValue(v any, path []string) any {
 	for _, step := range path {
-		if i, ok := itemIndex(step); ok {
+		if i, ok := workload.ItemIndex(step); ok {
 			l, _ := v.([]any)
 			if i >= len(l) {
 				return nil

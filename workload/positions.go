@@ -144,7 +144,7 @@ func walk(n *yaml3.Node, path []string) *yaml3.Node {
 		if n == nil {
 			return nil
 		}
-		if i, ok := itemIndex(step); ok {
+		if i, ok := ItemIndex(step); ok {
 			if n.Kind != yaml3.SequenceNode || i >= len(n.Content) {
 				return nil
 			}
@@ -156,8 +156,8 @@ func walk(n *yaml3.Node, path []string) *yaml3.Node {
 	return n
 }
 
-// itemIndex reads the "[i]" steps of Object.Path.
-func itemIndex(step string) (int, bool) {
+// ItemIndex reads a step of Object.Path that is a list item, "[i]".
+func ItemIndex(step string) (int, bool) {
 	inner, ok := strings.CutPrefix(step, "[")
 	if !ok {
 		return 0, false
