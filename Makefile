@@ -9,7 +9,7 @@ LDFLAGS := -X main.version=$(VERSION)
 TOOLS_ENV = KUBEBUILDER_ASSETS="$$(hack/build-tools.sh envtest-dir)" \
             VOLUMEGUARD_REGISTRY_BIN="$$(hack/build-tools.sh registry-bin)"
 
-.PHONY: build test unit e2e lint tools demo bench-check bench-webhook bench-content fuzz-content clean
+.PHONY: build test unit e2e lint tools demo bench-check bench-webhook bench-content fuzz-content fuzz-manifests clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/volumeguard
@@ -67,6 +67,11 @@ FUZZTIME ?= 2m
 fuzz-content:
 	$(GO) test -run '^$$' -fuzz '^FuzzScanLayer$$' -fuzztime $(FUZZTIME) ./imageinspect/volumecontent/
 	$(GO) test -run '^$$' -fuzz '^FuzzScanAgainstModel$$' -fuzztime $(FUZZTIME) ./imageinspect/volumecontent/
+
+# Fuzz manifest reading (with positions) and in-place editing, FUZZTIME each.
+fuzz-manifests:
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./workload/
+	$(GO) test -run '^$$' -fuzz '^FuzzEdit$$' -fuzztime $(FUZZTIME) ./manifestedit/
 
 clean:
 	rm -rf bin
