@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/volumeguard/volumeguard/workload"
 )
 
 func TestRunStdinAndAnnotations(t *testing.T) {
@@ -125,5 +127,27 @@ func TestWriteFixed(t *testing.T) {
 	}
 	if want := "a: 1\n---\nb: 2\n---\n{}"; b.String() != want {
 		t.Errorf("output %q, want %q", b.String(), want)
+	}
+}
+
+// TestRunJSONStreams fixes the items of a JSON array and concatenated
+// JSON values in place, each value's bytes around the edits kept.
+func TestRunJSONStreams(t *testing.T) {
+	analyzer, host := startRegistry(t)
+	pod := func(name string) string {
+		return `{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "` + name + `"}, "spec": {"containers": [{"name": "db", "image": "` + host + `/library/mysql:8"}]}}`
+	}
+	in := "[\n  " + pod("a") + ",\n  " + pod("b") + "\n]\n" + pod("c") + " " + pod("d") + "\n"
+	res, err := Run(context.Background(), analyzer, Options{Paths: []string{"-"}, Stdin: strings.NewReader(in), SizeLimit: gi(t, "1Gi")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fixed := string(res.Files[0].Fixed)
+	if n := strings.Count(fixed, `"volumeMounts": [{"name": "vg-db-var-lib-mysql-1878d9d4", "mountPath": "/var/lib/mysql"}]`); n != 4 || res.ExitCode() != ExitFixed {
+		t.Errorf("%d pods fixed, exit code %d, want 4 and 0:\n%s", n, res.ExitCode(), fixed)
+	}
+	checkOnlyAdded(t, []byte(in), []byte(fixed))
+	if objs, errs := workload.Decode("-", strings.NewReader(fixed)); len(objs) != 4 || len(errs) != 0 {
+		t.Errorf("the fixed stream holds %d objects, errors %v", len(objs), errs)
 	}
 }
