@@ -35,7 +35,8 @@ type OptionInspector interface {
 type AnalyzeOption func(*analyzeOptions)
 
 type analyzeOptions struct {
-	inspect []imageinspect.InspectOption
+	inspect     []imageinspect.InspectOption
+	maxFindings int // 0: every finding is built
 }
 
 // WithKeychain reads the images of this analysis with the credentials of kc:
@@ -60,6 +61,14 @@ func ForTenant(tenant string) AnalyzeOption {
 	}
 }
 
+// MaxFindings builds at most n findings of this analysis (n < 1: all) and
+// only counts the rest, in Result.FindingsOmitted: the webhook bounds the
+// work and memory of one admission by it, whatever the pod's containers
+// times its images' VOLUMEs (policy.FindingsUpTo).
+func MaxFindings(n int) AnalyzeOption {
+	return func(o *analyzeOptions) { o.maxFindings = max(n, 0) }
+}
+
 // ImageError is an image of a container that could not be evaluated.
 type ImageError struct {
 	Container     string
@@ -77,6 +86,8 @@ func (e *ImageError) Unwrap() error { return e.Err }
 // Result is the analysis of one pod spec.
 type Result struct {
 	Findings []policy.Finding
+	// FindingsOmitted counts the findings past MaxFindings, not in Findings.
+	FindingsOmitted int
 	// Errors name the containers whose image could not be read. Their
 	// volumes are unknown: never read this as "no finding".
 	Errors []*ImageError
@@ -198,7 +209,11 @@ func (a *Analyzer) AnalyzeWith(ctx context.Context, spec *corev1.PodSpec, opts .
 		}
 		res.Images[c.Image] = lookups[c.Image].facts
 	}
-	res.Findings = policy.Findings(spec, res.Images)
+	limit := -1
+	if o.maxFindings > 0 {
+		limit = o.maxFindings
+	}
+	res.Findings, res.FindingsOmitted = policy.FindingsUpTo(spec, res.Images, limit)
 	return res
 }
 

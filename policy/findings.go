@@ -40,25 +40,51 @@ func Containers(spec *corev1.PodSpec) []ContainerRef {
 // shape and WithCopierImage (see injectedInitContainers); pass the options
 // given to Mutate.
 func Findings(spec *corev1.PodSpec, images map[string]ImageFacts, opts ...Option) []Finding {
+	out, _ := FindingsUpTo(spec, images, -1, opts...)
+	return out
+}
+
+// FindingsUpTo is Findings building at most limit findings (limit < 0: all)
+// and counting the rest in omitted without building them.
+//
+// Why: findings grow with containers x declared VOLUMEs. A pod of 4,000
+// containers of an image at the 256-VOLUME cap is 200 KB, and its million
+// findings took an admission a gigabyte and seconds past its deadline;
+// counted, they cost time linear in them and no memory.
+func FindingsUpTo(spec *corev1.PodSpec, images map[string]ImageFacts, limit int, opts ...Option) (findings []Finding, omitted int) {
 	o := makeOptions(opts)
 	constraint := ConstraintOf(spec)
 	ours := injectedInitContainers(spec, o.copierImages)
+	// The volumes an image declares are the same for every container
+	// running it: computed once per image, not once per container.
+	declaredBy := map[string]imageVolumes{}
 	var out []Finding
 	for i, c := range Containers(spec) {
 		facts, ok := images[c.Image]
 		if !ok || (c.Type == InitContainer && ours[i]) {
 			continue
 		}
-		fs := containerFindings(c, facts, constraint)
-		if len(fs) > 0 && i < len(spec.InitContainers)+len(spec.Containers) {
+		iv, seen := declaredBy[c.Image]
+		if !seen {
+			iv = imageVolumesOf(facts, constraint)
+			declaredBy[c.Image] = iv
+		}
+		room := len(iv.volumes)
+		if limit >= 0 {
+			room = min(room, limit-len(out))
+		}
+		first := len(out)
+		var rest int
+		out, rest = containerFindings(out, c, facts.Digest, iv, room)
+		omitted += rest
+		if len(out) > first && i < len(spec.InitContainers)+len(spec.Containers) {
 			from := sourceOf(commonContainer(spec, i))
-			for k := range fs {
-				fs[k].copyFrom = from
+			for k := first; k < len(out); k++ {
+				out[k].copyFrom = from
 			}
 		}
-		out = append(out, fs...)
 	}
-	return out
+	return out, omitted
 }
 
 // commonContainer is the i-th container of Containers(spec), for i below
@@ -94,30 +120,47 @@ func (d declared) content() *Content {
 	return &c
 }
 
-func containerFindings(c ContainerRef, facts ImageFacts, constraint PlatformConstraint) []Finding {
+// imageVolumes is what an image declares on the platforms a pod may run on.
+type imageVolumes struct {
+	volumes   []declared
+	platforms int // how many platforms were considered
+}
+
+func imageVolumesOf(facts ImageFacts, constraint PlatformConstraint) imageVolumes {
 	platforms := selectPlatforms(facts.Platforms, constraint)
-	volumes := declaredVolumes(platforms)
-	if len(volumes) == 0 {
-		return nil
+	return imageVolumes{volumes: declaredVolumes(platforms), platforms: len(platforms)}
+}
+
+// containerFindings appends to out at most room findings of container c,
+// and counts the ones past room in omitted.
+func containerFindings(out []Finding, c ContainerRef, digest string, iv imageVolumes, room int) (_ []Finding, omitted int) {
+	if len(iv.volumes) == 0 {
+		return out, 0
 	}
 	mounted := mountedPaths(c.Mounts)
 	var near *nearIndex
-	out := make([]Finding, 0, len(volumes))
-	for _, d := range volumes {
+	for _, d := range iv.volumes {
 		relative := !path.IsAbs(d.path)
 		if !relative && mounted[path.Clean(d.path)] {
 			continue
 		}
+		if room <= 0 {
+			omitted++
+			continue
+		}
+		room--
 		f := Finding{
 			Container:     c.Name,
 			ContainerType: c.Type,
 			Image:         c.Image,
-			Digest:        facts.Digest,
+			Digest:        digest,
 			Path:          d.path,
 			Relative:      relative,
 			Content:       d.content(),
 		}
-		if len(d.platforms) < len(platforms) {
+		if len(d.platforms) < iv.platforms {
+			// Shared by the findings of every container of the image:
+			// read-only, like the rest of a Finding.
 			f.Platforms = d.platforms
 		}
 		if !relative && len(c.Mounts) > 0 {
@@ -128,7 +171,7 @@ func containerFindings(c ContainerRef, facts ImageFacts, constraint PlatformCons
 		}
 		out = append(out, f)
 	}
-	return out
+	return out, omitted
 }
 
 // selectPlatforms keeps the linux platforms the pod can run on. When the pin
