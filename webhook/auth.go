@@ -29,9 +29,9 @@ var _ KeychainSource = (*pullsecrets.Source)(nil)
 // (analysis.ForTenant): one namespace's slow registry or flood of new images
 // waits in its own queue, never in front of another namespace's pods.
 func (h *Handler) analyze(ctx context.Context, namespace string, spec *corev1.PodSpec) analysis.Result {
-	tenant := analysis.ForTenant(namespace)
+	opts := []analysis.AnalyzeOption{analysis.ForTenant(namespace), analysis.MaxFindings(maxFindingsPerPod)}
 	if h.cfg.Keychains == nil {
-		return h.cfg.Analyzer.AnalyzeWith(ctx, spec, tenant)
+		return h.cfg.Analyzer.AnalyzeWith(ctx, spec, opts...)
 	}
 	kc, err := h.cfg.Keychains.Keychain(ctx, namespace, spec)
 	if err != nil {
@@ -39,9 +39,9 @@ func (h *Handler) analyze(ctx context.Context, namespace string, spec *corev1.Po
 		// credentials may still read the images; those they cannot read
 		// are reported as unreadable like any other.
 		logr.FromContextOrDiscard(ctx).Error(err, "reading the pod's pull secrets; using volumeguard's own registry credentials", "namespace", namespace)
-		return h.cfg.Analyzer.AnalyzeWith(ctx, spec, tenant)
+		return h.cfg.Analyzer.AnalyzeWith(ctx, spec, opts...)
 	}
-	return h.cfg.Analyzer.AnalyzeWith(ctx, spec, tenant, analysis.WithKeychain(kc))
+	return h.cfg.Analyzer.AnalyzeWith(ctx, spec, append(opts, analysis.WithKeychain(kc))...)
 }
 
 // pullSecretsSource returns where pods' registry credentials come from. When

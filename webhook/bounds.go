@@ -31,6 +31,13 @@ const (
 	// 4/3 of maxPatchBytes), the denial, the warnings and the audit
 	// annotations fit with room to spare, so passing it is a bug here.
 	maxAnswerBytes = 1 << 20
+	// maxFindingsPerPod bounds the findings built for one pod spec; the
+	// rest are only counted (analysis.MaxFindings). Eight times what
+	// mutation can cover (policy.MaxAddedVolumes), far more than a
+	// message shows: the decision is the same, and a pod of thousands of
+	// containers of an image at the VOLUME cap, a few hundred KB, costs
+	// kilobytes instead of a gigabyte and its deadline.
+	maxFindingsPerPod = 1024
 )
 
 // patchBytes is the size of resp's JSON patch as it will be sent.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -88,6 +89,10 @@ func TestHostilePodAnswersBounded(t *testing.T) {
 		{name: "enforce long paths", mode: ModeEnforce, endpoint: Validating, containers: 2, volumes: 20, pathLen: 20_000, messageCuts: true},
 		{name: "audit many", mode: ModeAudit, endpoint: Validating, containers: 40, volumes: 256, pathLen: 8, allowed: true},
 		{name: "audit long paths", mode: ModeAudit, endpoint: Validating, containers: 2, volumes: 20, pathLen: 20_000, allowed: true},
+		// 1,024,000 findings: maxFindingsPerPod are built, the rest counted.
+		{name: "enforce thousands of containers", mode: ModeEnforce, endpoint: Validating, containers: 4000, volumes: 256, pathLen: 8, messageHas: "... and 1023990 more"},
+		{name: "mutate thousands of containers", mode: ModeMutate, endpoint: Mutating, containers: 4000, volumes: 256, pathLen: 8, allowed: true, patched: true},
+		{name: "audit thousands of containers", mode: ModeAudit, endpoint: Validating, containers: 4000, volumes: 256, pathLen: 8, allowed: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -132,6 +137,34 @@ func TestHostilePodAnswersBounded(t *testing.T) {
 				if len(v) > maxAuditValue {
 					t.Errorf("audit annotation %s of %d bytes, over %d", k, len(v), maxAuditValue)
 				}
+			}
+		})
+	}
+}
+
+// TestPodOfThousandsOfContainersCostsBoundedMemory: findings grow with
+// containers x VOLUMEs; a 200 KB pod of 4,000 containers of an image at
+// the 256-VOLUME cap took a gigabyte before maxFindingsPerPod. Now what it
+// allocates is bounded, and the answer still says how many were found.
+func TestPodOfThousandsOfContainersCostsBoundedMemory(t *testing.T) {
+	for _, mode := range []Mode{ModeAudit, ModeMutate, ModeEnforce} {
+		t.Run(string(mode), func(t *testing.T) {
+			env := newEnv(mode, nil)
+			endpoint := Validating
+			if mode == ModeMutate {
+				endpoint = Mutating
+			}
+			req := request(t, admissionv1.Create, podKind, "default", hostilePod(env, 4000, 256, 8), nil)
+			h := NewHandler(env.cfg, endpoint)
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			resp := h.Handle(context.Background(), req)
+			runtime.ReadMemStats(&after)
+			if got := after.TotalAlloc - before.TotalAlloc; got > 64<<20 {
+				t.Errorf("one admission allocated %d MiB, want at most 64", got>>20)
+			}
+			if !hasWarning(resp.Warnings, "1022976 uncovered VOLUME paths past the first 1024 of a pod spec") {
+				t.Errorf("no warning says findings were left out: %q", resp.Warnings)
 			}
 		})
 	}

@@ -122,7 +122,7 @@ func recordOf(ctx context.Context) *record {
 // observe counts what an analysis did, in metrics and in the request record.
 func (h *Handler) observe(ctx context.Context, mode Mode, res analysis.Result) {
 	rec := recordOf(ctx)
-	rec.findings += len(res.Findings)
+	rec.findings += len(res.Findings) + res.FindingsOmitted
 	rec.imageErrors += len(res.Errors)
 	h.cfg.Metrics.analysed(h.endpoint, mode, res)
 }

@@ -144,7 +144,11 @@ func (o *outcome) denialMessage() string {
 	var limit resource.Quantity
 	for i, d := range o.deny {
 		if i == maxDeniedDetails {
-			fmt.Fprintf(&b, "\n... and %d more", len(o.deny)-i)
+			more := len(o.deny) - i
+			if o.mode == ModeEnforce {
+				more += o.omitted // counted, not built: denied all the same
+			}
+			fmt.Fprintf(&b, "\n... and %d more", more)
 			break
 		}
 		if e := d.imageErr; e != nil {
@@ -170,6 +174,13 @@ func (o *outcome) denialMessage() string {
 		b.WriteString(strings.TrimRight(policy.Indent(fix, "  "), "\n"))
 	}
 	return b.String()
+}
+
+// omittedNote says that findings past maxFindingsPerPod were counted, not
+// listed or covered.
+func (o *outcome) omittedNote() string {
+	return fmt.Sprintf("volumeguard: %d uncovered VOLUME paths past the first %d of a pod spec are counted, not listed or covered; run `volumeguard check` on the manifest for the full list",
+		o.omitted, maxFindingsPerPod)
 }
 
 // limitWarnings makes each warning one short line, drops repeats and caps

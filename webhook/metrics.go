@@ -152,7 +152,7 @@ func (m *Metrics) analysed(e Endpoint, mode Mode, res analysis.Result) {
 	for _, reason := range failed {
 		m.lookupErrors.WithLabelValues(string(e), reason).Inc()
 	}
-	m.findings.WithLabelValues(string(e), string(mode)).Add(float64(len(res.Findings)))
+	m.findings.WithLabelValues(string(e), string(mode)).Add(float64(len(res.Findings) + res.FindingsOmitted))
 }
 
 // errorReason classifies why an image could not be read, as the Inspector's

@@ -20,8 +20,10 @@ type outcome struct {
 	// set, says why these deny in a mode that does not deny findings.
 	deny   []denial
 	reason string
-	// findings and errors are everything seen, for the audit annotations.
+	// findings and errors are everything seen, for the audit annotations;
+	// omitted counts the findings past maxFindingsPerPod, not in findings.
 	findings []policy.Finding
+	omitted  int
 	errors   []*analysis.ImageError
 }
 
@@ -41,6 +43,7 @@ func (o *outcome) warn(w ...string) { o.warnings = append(o.warnings, w...) }
 func (h *Handler) judge(o *outcome, res analysis.Result, spec *corev1.PodSpec, limit resource.Quantity, running bool) policy.Mutation {
 	var m policy.Mutation
 	o.findings = append(o.findings, res.Findings...)
+	o.omitted += res.FindingsOmitted
 	o.errors = append(o.errors, res.Errors...)
 	switch {
 	case o.mode == ModeEnforce:
@@ -93,6 +96,10 @@ func (o *outcome) addedWarning(a policy.Added, limit resource.Quantity) string {
 // something denies it, always with its warnings and audit annotations.
 func (o *outcome) response(allowed admission.Response) admission.Response {
 	resp := allowed
+	if o.omitted > 0 {
+		// First, so that the cap on warnings never drops it.
+		o.warnings = append([]string{o.omittedNote()}, o.warnings...)
+	}
 	if len(o.deny) > 0 {
 		resp = admission.Denied(capText(o.denialMessage(), maxDenialBytes))
 	}
