@@ -25,7 +25,8 @@ const (
 	CircuitClosed CircuitEvent = "closed"
 )
 
-// breaker is the circuit breaker of one registry host: closed, it counts
+// breaker is the circuit breaker of one registry host for one tenant
+// (hostgates.go): closed, it counts
 // consecutive failures that say the host is unwell; at the threshold it
 // opens and requests fail at once until the cooldown ends; then it is half
 // open, and one request at a time probes the host: an answer closes it, a

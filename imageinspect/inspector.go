@@ -42,7 +42,8 @@ type Inspector struct {
 	ownCreds   *lru              // what the Inspector's own keychain resolved
 	group      singleflight.Group
 	stats      counters
-	hosts      *keyed[*hostGate] // slots and circuit breaker per registry host
+	hosts      *keyed[*hostGate] // slots per registry host
+	breakers   *keyed[*breaker]  // circuit breaker per registry host and tenant
 	tenants    *keyed[*slots]    // slots per tenant (ForTenant)
 	failures   *lru              // recent transient failures (WithFailureTTL)
 }
@@ -62,6 +63,7 @@ func New(opts ...Option) *Inspector {
 		transports: newLRU(1024, 64*mib, o.now),
 		ownCreds:   newLRU(1024, 16*mib, o.now),
 		hosts:      newHostGates(o),
+		breakers:   newBreakers(),
 		tenants:    newKeyed(maxIdleTenants, func() *slots { return newSlots(o.tenantConcurrency) }),
 		failures:   newLRU(maxRememberedFailures, maxRememberedFailureBytes, o.now),
 	}

@@ -27,7 +27,8 @@ func WithTenantConcurrency(n int) Option {
 	}
 }
 
-// WithCircuitBreaker sets when a registry host is failed fast: after
+// WithCircuitBreaker sets when a registry host is failed fast, for the
+// tenant (ForTenant) whose lookups failed: after
 // failures consecutive failures that say it is unwell (no answer in time,
 // connection refused or reset, 5xx after the retries; not a 401, 404 or
 // 429), every request to it fails at once with ErrUnavailable, saying why
