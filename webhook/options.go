@@ -50,6 +50,9 @@ const (
 	DefaultNamespaceConcurrency = 4
 	// maxConcurrency keeps a typo from opening thousands of connections.
 	maxConcurrency = 256
+	// maxShutdownDelay keeps the delay and the drain (--admission-timeout)
+	// within the kubelet's default terminationGracePeriodSeconds (30).
+	maxShutdownDelay = 20 * time.Second
 )
 
 // Options are the settings of `volumeguard serve` as its flags give them.
@@ -87,6 +90,9 @@ type Options struct {
 	// cache cannot answer.
 	RegistryConcurrency  int
 	NamespaceConcurrency int
+	// ShutdownDelay is how long a stopping server goes on answering, not
+	// ready, before its listener closes (0: it closes at once).
+	ShutdownDelay time.Duration
 	// Keychain is the webhook's own registry credentials, tried after a
 	// pod's pull secrets. nil: authn.DefaultKeychain (the docker config of
 	// the process, credential helpers included).
@@ -160,6 +166,9 @@ func (o *Options) Validate() error {
 	if o.NamespaceConcurrency < 1 || o.NamespaceConcurrency > maxConcurrency {
 		errs = append(errs, fmt.Errorf("--namespace-concurrency %d: want 1 to %d", o.NamespaceConcurrency, maxConcurrency))
 	}
+	if o.ShutdownDelay < 0 || o.ShutdownDelay > maxShutdownDelay {
+		errs = append(errs, fmt.Errorf("--shutdown-delay %s: want 0 to %s", o.ShutdownDelay, maxShutdownDelay))
+	}
 	return errors.Join(errs...)
 }
 
@@ -188,6 +197,10 @@ type Config struct {
 	// MaxInFlightBytes bounds the bytes of the admission requests held at
 	// once; 0: DefaultMaxInFlightBytes. Requests beyond it get 429 at once.
 	MaxInFlightBytes int64
+	// ShutdownDelay is how long, once ctx is done, Run goes on answering
+	// with /readyz failing before it closes the admission listener: the
+	// time the Service's endpoints take to drop the replica.
+	ShutdownDelay time.Duration
 
 	// listen opens the server's listeners; nil: net.Listen. Tests make a
 	// listener fail with it.
@@ -239,6 +252,7 @@ func (o *Options) Config() (*Config, error) {
 		TLSCertFile:       o.TLSCertFile,
 		TLSPrivateKeyFile: o.TLSPrivateKeyFile,
 		AdmissionTimeout:  o.AdmissionTimeout,
+		ShutdownDelay:     o.ShutdownDelay,
 		Handler: HandlerConfig{
 			Analyzer:         analysis.New(inspector),
 			DefaultMode:      mode,

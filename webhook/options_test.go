@@ -42,6 +42,8 @@ func TestOptionsValidate(t *testing.T) {
 		{name: "max stale negative", change: func(o *Options) { o.MaxStale = -time.Second }, want: "--max-stale -1s"},
 		{name: "registry concurrency zero", change: func(o *Options) { o.RegistryConcurrency = 0 }, want: "--registry-concurrency 0: want 1 to 256"},
 		{name: "namespace concurrency huge", change: func(o *Options) { o.NamespaceConcurrency = 100000000 }, want: "--namespace-concurrency 100000000: want 1 to 256"},
+		{name: "shutdown delay", change: func(o *Options) { o.ShutdownDelay = 5 * time.Second }},
+		{name: "shutdown delay over the grace period", change: func(o *Options) { o.ShutdownDelay = time.Minute }, want: "--shutdown-delay 1m0s: want 0 to 20s"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -23,8 +23,9 @@ import (
 
 // Run serves metrics and health over HTTP on cfg.MetricsListen at once, and
 // the admission endpoints over HTTPS on cfg.Listen once the serving
-// certificate is loaded, until ctx is done; then it stops accepting
-// requests and drains those in flight. A fatal error (a certificate that
+// certificate is loaded, until ctx is done; then it fails /readyz, goes on
+// answering for cfg.ShutdownDelay (each answer closing its connection),
+// stops accepting requests and drains those in flight. A fatal error (a certificate that
 // cannot be loaded or managed, a server that stops serving) ends it too,
 // and Run returns it, so that the process exits with its message and the
 // kubelet restarts it.
@@ -61,7 +62,7 @@ func Run(ctx context.Context, cfg *Config) error {
 		metrics = NewMetrics()
 	}
 	cert := &servingCert{}
-	var stopping atomic.Bool
+	var stopping, draining atomic.Bool
 	notReady := func() []string {
 		var reasons []string
 		if stopping.Load() {
@@ -85,7 +86,7 @@ func Run(ctx context.Context, cfg *Config) error {
 	hc.Metrics = metrics
 	hc.Namespaces = &namespaceGetter{lister: namespaces.Lister(), client: client}
 	hc.Keychains = keychains
-	webhookSrv := admissionServer(admissionMux(hc, cfg.AdmissionTimeout, cfg.MaxInFlightBytes, log), cert.tlsConfig(), errorLog)
+	webhookSrv := admissionServer(closingWhen(&draining, admissionMux(hc, cfg.AdmissionTimeout, cfg.MaxInFlightBytes, log)), cert.tlsConfig(), errorLog)
 
 	ctx, cancel := context.WithCancel(ctx)
 	bg := newBackground(log)
@@ -117,12 +118,14 @@ func Run(ctx context.Context, cfg *Config) error {
 		return nil
 	})
 	var runErr error
+	serving := false
 	select {
 	case <-ctx.Done():
 	case runErr = <-bg.fatal:
 	case runErr = <-loaded:
 	}
 	if runErr == nil && ctx.Err() == nil {
+		serving = true
 		bg.run(ctx, func(context.Context) error { return serve(webhookSrv.ServeTLS(webhookLn, "", ""), "admission") })
 		log.Info("serving", "admission", webhookLn.Addr().String(), "metrics", metricsLn.Addr().String(),
 			"mode", hc.DefaultMode, "defaultSizeLimit", hc.DefaultSizeLimit.String(),
@@ -137,6 +140,20 @@ func Run(ctx context.Context, cfg *Config) error {
 		runErr = nil
 	}
 	stopping.Store(true)
+	if runErr == nil && serving && cfg.ShutdownDelay > 0 {
+		// Not ready, and still answering: the Service's endpoints drop this
+		// replica and the API server opens its next connections to the
+		// others before this listener closes. Closed at once, connections
+		// were refused, and requests written onto kept-alive connections
+		// as they closed failed (POSTs are not retried): under
+		// failurePolicy Fail, failed pod creations (found by test/chaos).
+		log.Info("shutting down: not ready, answering for the shutdown delay", "delay", cfg.ShutdownDelay.String())
+		draining.Store(true)
+		select {
+		case <-time.After(cfg.ShutdownDelay):
+		case runErr = <-bg.fatal:
+		}
+	}
 	if runErr != nil {
 		log.Error(runErr, "stopping on a fatal error")
 	}
@@ -147,6 +164,18 @@ func Run(ctx context.Context, cfg *Config) error {
 	err = errors.Join(runErr, webhookSrv.Shutdown(drainCtx), metricsSrv.Shutdown(drainCtx))
 	log.Info("stopped")
 	return err
+}
+
+// closingWhen answers "Connection: close" once draining is set: the client
+// opens its next connection elsewhere instead of reusing one that this
+// server is about to close.
+func closingWhen(draining *atomic.Bool, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if draining.Load() {
+			w.Header().Set("Connection", "close")
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // admissionMux routes /mutate and /validate to their handlers, which share

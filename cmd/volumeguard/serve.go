@@ -58,6 +58,8 @@ A request's body must arrive within the request's deadline (408 otherwise);
 requests beyond 32 MiB of bodies in flight get 429 at once, so that the API
 server applies the failurePolicy. A fatal error (a certificate that cannot be
 loaded or managed, a listener that fails) ends serve with its message.
+On SIGTERM or SIGINT, /readyz fails at once; serve goes on answering for
+--shutdown-delay, then stops accepting and answers the requests in flight.
 The API server is found as kubectl finds it: --kubeconfig, KUBECONFIG,
 ~/.kube/config, in-cluster.`,
 		Example: `  volumeguard serve --tls-cert-file /tls/tls.crt --tls-private-key-file /tls/tls.key
@@ -101,6 +103,9 @@ func (so *serveOptions) addFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.RegistryConcurrency, "registry-concurrency", o.RegistryConcurrency, "requests in flight per registry host; more wait their turn, so that a registry that hangs holds only its own")
 	fs.IntVar(&o.NamespaceConcurrency, "namespace-concurrency", o.NamespaceConcurrency,
 		"image lookups in flight per namespace that the cache cannot answer; a namespace's slow registry or flood of new images waits in its own queue")
+	fs.DurationVar(&o.ShutdownDelay, "shutdown-delay", o.ShutdownDelay,
+		"on SIGTERM, how long to go on answering with /readyz failing before the admission listener closes: "+
+			"the time the Service's endpoints take to drop this replica (the manifests set 5s); 0: close at once")
 	so.registry.addFlags(fs)
 	so.managed.addFlags(fs)
 }
