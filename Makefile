@@ -84,6 +84,19 @@ fuzz:
 	  $(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s -parallel=$(FUZZPARALLEL) ./$$pkg/; \
 	done
 
+# docs/reliability.md: 100,000 pod admissions through a real kube-apiserver
+# to the built `serve`, every mode, slow and failing registries in the mix.
+# VOLUMEGUARD_SOAK_ADMISSIONS (100000) and VOLUMEGUARD_SOAK_CONCURRENCY (32)
+# tune it.
+soak: tools
+	$(TOOLS_ENV) VOLUMEGUARD_SOAK=1 $(GO) test -count=1 -v -timeout 2h -run TestSoak ./test/soak/
+
+# docs/reliability.md: two `serve` replicas behind a balancer and a real
+# kube-apiserver; replicas killed and stopped under load, the registry
+# killed mid-burst, the API server restarted.
+chaos: tools
+	$(TOOLS_ENV) VOLUMEGUARD_CHAOS=1 $(GO) test -count=1 -v -timeout 30m ./test/chaos/
+
 # Fuzz the layer scanner only: raw streams, then layer programs against a
 # model. FUZZTIME (2m) each.
 fuzz-content:

@@ -97,12 +97,14 @@ func (cp *ControlPlane) Stop() {
 	os.RemoveAll(cp.dir)
 }
 
-// RestartAPIServer stops kube-apiserver and starts it again on the same
-// port, certificates and etcd: what a control-plane upgrade or crash does
-// to the webhook's watches.
+// RestartAPIServer stops kube-apiserver (SIGTERM; SIGKILL when it has not
+// exited after 5 s, as it waits for its open watches), waits down, and
+// starts it again on the same port, certificates and etcd: what a
+// control-plane upgrade or crash does to the webhook's watches.
 func (cp *ControlPlane) RestartAPIServer(down time.Duration) error {
 	api := cp.Env.ControlPlane.APIServer
-	if err := api.Stop(); err != nil {
+	api.StopTimeout = 5 * time.Second
+	if err := api.Stop(); err != nil && !strings.Contains(err.Error(), "timeout waiting for process") {
 		return fmt.Errorf("stopping kube-apiserver: %w", err)
 	}
 	time.Sleep(down)

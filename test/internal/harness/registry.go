@@ -124,6 +124,11 @@ func (reg *Registry) AddImage(t testing.TB, repo, tag string, img v1.Image) stri
 	return reg.AddManifest(repo, tag, mt, raw)
 }
 
+// AnyTag, as the tag of AddImage, serves the image under every tag of the
+// repository that was not added otherwise: a tag never asked before for
+// each pod, as a registry of CI builds has.
+const AnyTag = "*"
+
 // AddManifest serves body as repo:tag and repo@digest with media type mt,
 // whatever body holds, and returns its digest.
 func (reg *Registry) AddManifest(repo, tag string, mt types.MediaType, body []byte) string {
@@ -207,6 +212,9 @@ func (reg *Registry) serveStored(w http.ResponseWriter, r *http.Request) {
 	repo, kind, ref, _ := splitRegistryPath(r.URL.Path)
 	reg.mu.Lock()
 	m, haveManifest := reg.manifests[repo+"@"+ref]
+	if !haveManifest && !strings.HasPrefix(ref, "sha256:") {
+		m, haveManifest = reg.manifests[repo+"@"+AnyTag]
+	}
 	blob, haveBlob := reg.blobs[ref]
 	reg.mu.Unlock()
 	switch {

@@ -271,3 +271,34 @@ func FreeAddr(t testing.TB) string {
 	defer l.Close()
 	return l.Addr().String()
 }
+
+// Histogram reads the histogram name from the process's /metrics, summed
+// over its labels: the count of observations up to each bucket bound
+// ("+Inf" included), as Prometheus exposes them.
+func (s *Serve) Histogram(name string) (map[string]float64, error) {
+	c := http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get("http://" + s.Metrics + "/metrics")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	buckets := map[string]float64{}
+	prefix := []byte(name + "_bucket{")
+	for line := range bytes.Lines(body) {
+		if !bytes.HasPrefix(line, prefix) {
+			continue
+		}
+		_, rest, _ := bytes.Cut(line, []byte(`le="`))
+		le, value, _ := bytes.Cut(rest, []byte(`"} `))
+		v, err := strconv.ParseFloat(string(bytes.TrimSpace(value)), 64)
+		if err != nil {
+			return nil, fmt.Errorf("reading %q: %w", line, err)
+		}
+		buckets[string(le)] += v
+	}
+	return buckets, nil
+}
