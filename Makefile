@@ -4,12 +4,14 @@ BIN     ?= bin/volumeguard
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-# The real kube-apiserver, etcd and CNCF registry, built once from the Go
-# module proxy and cached outside the repository (hack/build-tools.sh).
+# The real kube-apiserver, etcd, CNCF registry and helm, built once from the
+# Go module proxy and cached outside the repository (hack/build-tools.sh).
 TOOLS_ENV = KUBEBUILDER_ASSETS="$$(hack/build-tools.sh envtest-dir)" \
-            VOLUMEGUARD_REGISTRY_BIN="$$(hack/build-tools.sh registry-bin)"
+            VOLUMEGUARD_REGISTRY_BIN="$$(hack/build-tools.sh registry-bin)" \
+            VOLUMEGUARD_HELM_BIN="$$(hack/build-tools.sh helm-bin)"
 
-.PHONY: build test unit e2e lint tools demo bench-check bench-webhook bench-content fuzz fuzz-content fuzz-manifests soak chaos clean
+.PHONY: build test unit e2e lint tools demo bench-check bench-webhook bench-content fuzz fuzz-content \
+        fuzz-manifests soak chaos chart-lint clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/volumeguard
@@ -107,6 +109,11 @@ fuzz-content:
 fuzz-manifests:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./workload/
 	$(GO) test -run '^$$' -fuzz '^FuzzEdit$$' -fuzztime $(FUZZTIME) ./manifestedit/
+
+# charts/volumeguard as `helm lint --strict` sees it (test/chart runs it too,
+# with every group of values).
+chart-lint:
+	"$$(hack/build-tools.sh helm-bin)" lint --strict charts/volumeguard
 
 clean:
 	rm -rf bin

@@ -6,6 +6,7 @@
 #   kube-apiserver  k8s.io/kubernetes                      (hack/tools/kube-apiserver)
 #   etcd            go.etcd.io/etcd/server/v3              (hack/tools/etcd)
 #   registry        github.com/distribution/distribution/v3 (hack/tools/registry)
+#   helm            helm.sh/helm/v3                        (hack/tools/helm)
 #
 # Versions come from the go.mod of each tools module; to bump one, edit that
 # go.mod (and go mod tidy). Layout of the cache:
@@ -14,17 +15,19 @@
 #     kube-apiserver-<version>/kube-apiserver
 #     etcd-<version>/etcd
 #     registry-<version>/registry
-#     bin-k8s-<v>-etcd-<v>-registry-<v>/        stable directory of relative symlinks to
-#       kube-apiserver etcd registry            the above (envtest BinaryAssetsDirectory)
+#     helm-<version>/helm
+#     bin-k8s-<v>-etcd-<v>-registry-<v>-helm-<v>/  stable directory of relative symlinks to
+#       kube-apiserver etcd registry helm          the above (envtest BinaryAssetsDirectory)
 #
 # A binary that already exists for its version is never rebuilt (set
 # VOLUMEGUARD_TOOLS_REBUILD=1 to force). Concurrent invocations are serialised
 # per binary with flock(1) when it is available.
 #
 # Usage:
-#   hack/build-tools.sh                 build all; print the envtest dir and the registry binary path
+#   hack/build-tools.sh                 build all; print the envtest dir, the registry and the helm binary paths
 #   hack/build-tools.sh envtest-dir     build kube-apiserver + etcd; print only the envtest assets dir
 #   hack/build-tools.sh registry-bin    build registry; print only the registry binary path
+#   hack/build-tools.sh helm-bin        build helm; print only the helm binary path
 #
 # Only those paths go to stdout; all progress goes to stderr.
 set -euo pipefail
@@ -57,15 +60,16 @@ command -v go >/dev/null 2>&1 || die "go not found in PATH"
 K8S_VERSION="$(module_version "${TOOLS_SRC}/kube-apiserver" k8s.io/kubernetes)"
 ETCD_VERSION="$(module_version "${TOOLS_SRC}/etcd" go.etcd.io/etcd/server/v3)"
 REGISTRY_VERSION="$(module_version "${TOOLS_SRC}/registry" github.com/distribution/distribution/v3)"
+HELM_VERSION="$(module_version "${TOOLS_SRC}/helm" helm.sh/helm/v3)"
 
 # Stable for a given set of versions; never repointed to other versions, so
 # clones at different commits cannot pull binaries out from under each other.
-BIN_DIR="${TOOLS_DIR}/bin-k8s-${K8S_VERSION}-etcd-${ETCD_VERSION}-registry-${REGISTRY_VERSION}"
+BIN_DIR="${TOOLS_DIR}/bin-k8s-${K8S_VERSION}-etcd-${ETCD_VERSION}-registry-${REGISTRY_VERSION}-helm-${HELM_VERSION}"
 
-# build_tool <name> <version> <package> [ldflags...]
+# build_binary <name> <version> <package> [ldflags...]
 # Builds <package> inside hack/tools/<name> into $TOOLS_DIR/<name>-<version>/<name>
-# unless it is already there, then links it into $BIN_DIR.
-build_tool() {
+# unless it is already there.
+build_binary() {
   local name="$1" version="$2" pkg="$3"
   shift 3
   local ldflags="-s -w${*:+ $*}"
@@ -73,7 +77,7 @@ build_tool() {
   local dir="${TOOLS_DIR}/${name}-${version}"
   local out="${dir}/${name}"
 
-  mkdir -p "${dir}" "${BIN_DIR}"
+  mkdir -p "${dir}"
 
   if [[ -x "${out}" && "${VOLUMEGUARD_TOOLS_REBUILD:-}" != 1 ]]; then
     log "${name} ${version}: cached at ${out}"
@@ -107,7 +111,14 @@ build_tool() {
       exec {lock_fd}>&-
     fi
   fi
+}
 
+# build_tool <name> <version> <package> [ldflags...]
+# build_binary, then links the binary into $BIN_DIR.
+build_tool() {
+  local name="$1" version="$2"
+  build_binary "$@"
+  mkdir -p "${BIN_DIR}"
   # Relative symlink, replaced atomically (ln to a temp name, then rename).
   local target="../${name}-${version}/${name}" link="${BIN_DIR}/${name}"
   if [[ "$(readlink "${link}" 2>/dev/null || true)" != "${target}" ]]; then
@@ -140,6 +151,24 @@ build_registry() {
     "-X github.com/distribution/distribution/v3/version.version=${REGISTRY_VERSION}"
 }
 
+build_helm() {
+  # As helm's Makefile: its version, and the Kubernetes version that
+  # `helm template` and `helm lint` assume (Capabilities.KubeVersion; else
+  # v1.20, below the chart's kubeVersion): that of the client-go it is built
+  # with.
+  local k8s minor
+  k8s="$(module_version "${TOOLS_SRC}/helm" k8s.io/client-go)" # v0.MINOR.PATCH
+  minor="${k8s#v0.}"
+  minor="${minor%%.*}"
+  build_tool helm "${HELM_VERSION}" helm.sh/helm/v3/cmd/helm \
+    "-X helm.sh/helm/v3/internal/version.version=${HELM_VERSION}" \
+    "-X helm.sh/helm/v3/internal/version.gitTreeState=clean" \
+    "-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1" \
+    "-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=${minor}" \
+    "-X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1" \
+    "-X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=${minor}"
+}
+
 case "${1:-all}" in
   envtest-dir)
     [[ $# -le 1 ]] || { usage; exit 2; }
@@ -152,12 +181,18 @@ case "${1:-all}" in
     build_registry
     printf '%s\n' "${BIN_DIR}/registry"
     ;;
+  helm-bin)
+    [[ $# -le 1 ]] || { usage; exit 2; }
+    build_helm
+    printf '%s\n' "${BIN_DIR}/helm"
+    ;;
   all)
     [[ $# -le 1 ]] || { usage; exit 2; }
     build_kube_apiserver
     build_etcd
     build_registry
-    printf '%s\n' "${BIN_DIR}" "${BIN_DIR}/registry"
+    build_helm
+    printf '%s\n' "${BIN_DIR}" "${BIN_DIR}/registry" "${BIN_DIR}/helm"
     ;;
   -h | --help | help)
     usage
