@@ -26,6 +26,7 @@ type streams struct {
 
 func run(ctx context.Context, args []string) (int, error) {
 	root := newRootCommand(streams{in: os.Stdin, out: os.Stdout, err: os.Stderr})
+	asKubectlPlugin(root, os.Args[0])
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	var exit exitError
@@ -67,16 +68,4 @@ that escapes ephemeral-storage limits and can fill a node's disk or inodes.`,
 		newVersionCommand(s),
 	)
 	return root
-}
-
-func newVersionCommand(s streams) *cobra.Command {
-	return &cobra.Command{
-		Use:   "version",
-		Short: "Print the version",
-		Args:  cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
-			_, err := fmt.Fprintln(s.out, "volumeguard", version)
-			return err
-		},
-	}
 }
