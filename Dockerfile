@@ -4,6 +4,7 @@
 #     -t ghcr.io/volumeguard/volumeguard:dev .
 # Multi-arch: docker buildx build --platform linux/amd64,linux/arm64 ...
 # (the builder cross-compiles natively instead of emulating the target).
+# Releases: GoReleaser builds --target=release from its own binaries.
 
 FROM --platform=$BUILDPLATFORM golang:1.26 AS build
 # Fail on a go.mod that wants a newer Go rather than download a toolchain.
@@ -22,12 +23,22 @@ RUN --mount=type=cache,target=/root/.cache/go-build \
     go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/volumeguard ./cmd/volumeguard
 
 # CA certificates and /etc/passwd with nonroot, nothing else: no shell, no
-# package manager.
-FROM gcr.io/distroless/static-debian12:nonroot
+# package manager. Shared by both targets below.
+FROM gcr.io/distroless/static-debian12:nonroot AS runtime
 LABEL org.opencontainers.image.source="https://github.com/volumeguard/volumeguard" \
       org.opencontainers.image.description="Finds image VOLUMEs that pods leave uncovered" \
       org.opencontainers.image.licenses="Apache-2.0"
-COPY --from=build /out/volumeguard /volumeguard
 # The manifests run it as 65532 too (runAsUser), with a read-only root filesystem.
 USER 65532:65532
 ENTRYPOINT ["/volumeguard"]
+
+# --target=release: the binaries GoReleaser built (.goreleaser.yaml,
+# dockers_v2), which puts each platform's at $TARGETPLATFORM/volumeguard in
+# the build context, so that the image holds the released binary itself.
+FROM runtime AS release
+ARG TARGETPLATFORM
+COPY $TARGETPLATFORM/volumeguard /volumeguard
+
+# The default target: built from source above.
+FROM runtime
+COPY --from=build /out/volumeguard /volumeguard

@@ -11,7 +11,7 @@ TOOLS_ENV = KUBEBUILDER_ASSETS="$$(hack/build-tools.sh envtest-dir)" \
             VOLUMEGUARD_HELM_BIN="$$(hack/build-tools.sh helm-bin)"
 
 .PHONY: build test unit e2e lint tools demo bench-check bench-webhook bench-content fuzz fuzz-content \
-        fuzz-manifests soak chaos chart-lint clean
+        fuzz-manifests soak chaos chart-lint release-check release-snapshot clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/volumeguard
@@ -114,6 +114,20 @@ fuzz-manifests:
 # with every group of values).
 chart-lint:
 	"$$(hack/build-tools.sh helm-bin)" lint --strict charts/volumeguard
+
+# .goreleaser.yaml is valid for the GoReleaser of hack/tools/goreleaser
+# (built once, about 10 minutes; not part of `make tools`).
+release-check:
+	VOLUMEGUARD_GORELEASER_BIN="$$(hack/build-tools.sh goreleaser-bin)" \
+	  $(GO) test -count=1 -run '^TestGoreleaserCheck$$' ./test/release/
+
+# What a release of the current commit ships, into bin/dist: binaries for
+# linux and darwin, amd64 and arm64, archives, checksums and the krew
+# manifest, then checked (test/release). No SBOM (needs syft), image (needs
+# Docker with buildx) or upload: .goreleaser.yaml says what they need.
+release-snapshot:
+	"$$(hack/build-tools.sh goreleaser-bin)" release --snapshot --clean --skip=docker,sbom
+	VOLUMEGUARD_RELEASE_DIST=bin/dist $(GO) test -count=1 -run '^TestSnapshot$$' ./test/release/
 
 clean:
 	rm -rf bin

@@ -7,6 +7,7 @@
 #   etcd            go.etcd.io/etcd/server/v3              (hack/tools/etcd)
 #   registry        github.com/distribution/distribution/v3 (hack/tools/registry)
 #   helm            helm.sh/helm/v3                        (hack/tools/helm)
+#   goreleaser      github.com/goreleaser/goreleaser/v2    (hack/tools/goreleaser; release only)
 #
 # Versions come from the go.mod of each tools module; to bump one, edit that
 # go.mod (and go mod tidy). Layout of the cache:
@@ -16,6 +17,7 @@
 #     etcd-<version>/etcd
 #     registry-<version>/registry
 #     helm-<version>/helm
+#     goreleaser-<version>/goreleaser           not linked below: no test uses it
 #     bin-k8s-<v>-etcd-<v>-registry-<v>-helm-<v>/  stable directory of relative symlinks to
 #       kube-apiserver etcd registry helm          the above (envtest BinaryAssetsDirectory)
 #
@@ -28,6 +30,7 @@
 #   hack/build-tools.sh envtest-dir     build kube-apiserver + etcd; print only the envtest assets dir
 #   hack/build-tools.sh registry-bin    build registry; print only the registry binary path
 #   hack/build-tools.sh helm-bin        build helm; print only the helm binary path
+#   hack/build-tools.sh goreleaser-bin  build goreleaser (not part of "all"); print its path
 #
 # Only those paths go to stdout; all progress goes to stderr.
 set -euo pipefail
@@ -61,6 +64,7 @@ K8S_VERSION="$(module_version "${TOOLS_SRC}/kube-apiserver" k8s.io/kubernetes)"
 ETCD_VERSION="$(module_version "${TOOLS_SRC}/etcd" go.etcd.io/etcd/server/v3)"
 REGISTRY_VERSION="$(module_version "${TOOLS_SRC}/registry" github.com/distribution/distribution/v3)"
 HELM_VERSION="$(module_version "${TOOLS_SRC}/helm" helm.sh/helm/v3)"
+GORELEASER_VERSION="$(module_version "${TOOLS_SRC}/goreleaser" github.com/goreleaser/goreleaser/v2)"
 
 # Stable for a given set of versions; never repointed to other versions, so
 # clones at different commits cannot pull binaries out from under each other.
@@ -169,6 +173,14 @@ build_helm() {
     "-X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=${minor}"
 }
 
+# GoReleaser is for release engineering only (make release-check,
+# release-snapshot), not the tests: it is not part of "all" (its first build
+# takes about 10 minutes) nor linked into $BIN_DIR.
+build_goreleaser() {
+  build_binary goreleaser "${GORELEASER_VERSION}" github.com/goreleaser/goreleaser/v2 \
+    "-X main.version=${GORELEASER_VERSION#v}" "-X main.builtBy=volumeguard-build-tools"
+}
+
 case "${1:-all}" in
   envtest-dir)
     [[ $# -le 1 ]] || { usage; exit 2; }
@@ -185,6 +197,11 @@ case "${1:-all}" in
     [[ $# -le 1 ]] || { usage; exit 2; }
     build_helm
     printf '%s\n' "${BIN_DIR}/helm"
+    ;;
+  goreleaser-bin)
+    [[ $# -le 1 ]] || { usage; exit 2; }
+    build_goreleaser
+    printf '%s\n' "${TOOLS_DIR}/goreleaser-${GORELEASER_VERSION}/goreleaser"
     ;;
   all)
     [[ $# -le 1 ]] || { usage; exit 2; }
