@@ -8,6 +8,7 @@ import (
 	"sort"
 
 	"github.com/volumeguard/volumeguard/analysis"
+	"github.com/volumeguard/volumeguard/internal/report"
 	"github.com/volumeguard/volumeguard/policy"
 )
 
@@ -78,17 +79,7 @@ func findings(groups []*group) []Finding {
 }
 
 func newFinding(w Workload, f policy.Finding) *Finding {
-	out := &Finding{
-		Namespace: w.Namespace, Kind: w.Kind, Name: w.Name,
-		Container: f.Container, ContainerType: string(f.ContainerType),
-		Image: f.Image, Digest: f.Digest, Path: f.Path, Relative: f.Relative,
-		Nodes:   []string{},
-		finding: f,
-	}
-	for _, p := range f.Platforms {
-		out.Platforms = append(out.Platforms, p.String())
-	}
-	return out
+	return &Finding{Workload: w, Finding: report.NewFinding(f), Nodes: []string{}}
 }
 
 // compareFindings orders by workload, then container as a pod spec lists
@@ -116,22 +107,22 @@ func typeRank(t string) int {
 	return 2
 }
 
-// imageErrors lists the images that could not be read, once per workload,
-// container, image and reason.
-func imageErrors(groups []*group) []Error {
-	seen := map[Error]bool{}
-	out := []Error{}
+// imageProblems lists the images that could not be read, once per
+// workload, container, image and reason.
+func imageProblems(groups []*group) []Problem {
+	seen := map[Problem]bool{}
+	out := []Problem{}
 	for _, g := range groups {
 		for _, e := range g.result.Errors {
 			msg := e.Error()
 			if g.credentialsErr != nil {
 				msg += fmt.Sprintf(" (read without the pod's pull secrets: %v)", g.credentialsErr)
 			}
-			out = appendOnce(out, seen, Error{
-				Namespace: g.workload.Namespace, Kind: g.workload.Kind, Name: g.workload.Name,
+			out = appendOnce(out, seen, Problem{Namespace: g.workload.Namespace, Problem: report.Problem{
+				Kind: g.workload.Kind, Name: g.workload.Name,
 				Container: e.Container, Image: g.images[containerKey{e.ContainerType, e.Container}],
 				Message: msg,
-			})
+			}})
 		}
 	}
 	return out
@@ -155,10 +146,10 @@ func credentialNotes(groups []*group) []string {
 	return out
 }
 
-func appendOnce(out []Error, seen map[Error]bool, e Error) []Error {
-	if seen[e] {
+func appendOnce(out []Problem, seen map[Problem]bool, p Problem) []Problem {
+	if seen[p] {
 		return out
 	}
-	seen[e] = true
-	return append(out, e)
+	seen[p] = true
+	return append(out, p)
 }

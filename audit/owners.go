@@ -15,9 +15,9 @@ import (
 
 // Workload is what an operator calls a group of pods: their top owner.
 type Workload struct {
-	Namespace string
-	Kind      string
-	Name      string
+	Namespace string `json:"namespace"`
+	Kind      string `json:"kind"`
+	Name      string `json:"name"`
 }
 
 // mirrorAnnotation marks the API server's copy of a static pod (the

@@ -89,11 +89,11 @@ func TestPullSecretsForbidden(t *testing.T) {
 	client.PrependReactor("get", "serviceaccounts", func(k8stesting.Action) (bool, runtime.Object, error) {
 		return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "serviceaccounts"}, "default", nil)
 	})
-	report, in := run(t, client, Options{Keychains: PullSecrets(client)})
-	if len(in.calls) != 1 || len(report.Errors) != 0 || report.ExitCode() != 0 {
-		t.Errorf("inspected %v, errors %v: want the image read anyway", in.calls, report.Errors)
+	r, in := run(t, client, Options{Keychains: PullSecrets(client)})
+	if len(in.calls) != 1 || len(r.Problems) != 0 || r.ExitCode() != 0 {
+		t.Errorf("inspected %v, errors %v: want the image read anyway", in.calls, r.Problems)
 	}
-	if len(report.Notes) != 1 || !strings.Contains(report.Notes[0], "pull secrets not read") {
-		t.Errorf("notes = %q, want one about the pull secrets", report.Notes)
+	if len(r.Notes) != 1 || !strings.Contains(r.Notes[0], "pull secrets not read") {
+		t.Errorf("notes = %q, want one about the pull secrets", r.Notes)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 
+	"github.com/volumeguard/volumeguard/internal/report"
 	"github.com/volumeguard/volumeguard/policy"
 )
 
@@ -18,9 +19,9 @@ import (
 func TestJSONFieldNames(t *testing.T) {
 	w := Workload{Namespace: "default", Kind: "Deployment", Name: "zk"}
 	f := newFinding(w, policy.Finding{Container: "zk", ContainerType: policy.Container, Image: "zookeeper:3.4.13", Digest: "sha256:a", Path: "/data"})
-	r := Report{Findings: []Finding{*f}, Errors: []Error{{Kind: "Pod", Message: "m"}}}
+	r := Report{Findings: []Finding{*f}, Problems: []Problem{{Problem: report.Problem{Kind: "Pod", Message: "m"}}}}
 	var buf bytes.Buffer
-	if err := WriteJSON(&buf, &r); err != nil {
+	if err := r.Write(NewJSONWriter(&buf)); err != nil {
 		t.Fatal(err)
 	}
 	var got map[string][]map[string]any
@@ -67,10 +68,10 @@ func TestWriteText(t *testing.T) {
 			finding(deploy, "exporter", "data", 2, "node-1", "node-3"),
 			finding(bare, "zk", "/data", 12, many...),
 		},
-		Errors: []Error{{Namespace: "data", Kind: "StatefulSet", Name: "ghost", Container: "g", Image: "no/such", Message: `container "g": not found`}},
+		Problems: []Problem{{Namespace: "data", Problem: report.Problem{Kind: "StatefulSet", Name: "ghost", Container: "g", Image: "no/such", Message: `container "g": not found`}}},
 	}
 	var buf bytes.Buffer
-	if err := WriteText(&buf, r, resource.MustParse("2Gi")); err != nil {
+	if err := r.Write(NewTextWriter(&buf, resource.MustParse("2Gi"))); err != nil {
 		t.Fatal(err)
 	}
 	out := buf.String()
@@ -153,7 +154,8 @@ func TestWriteTextQuotesImagePaths(t *testing.T) {
 	f := newFinding(Workload{"data", "Deployment", "app"}, policy.Finding{Container: "app", ContainerType: policy.Container, Image: "img", Path: "/data\r\nerror: none"})
 	f.Pods = 1
 	var buf bytes.Buffer
-	if err := WriteText(&buf, &Report{Findings: []Finding{*f}}, resource.MustParse("1Gi")); err != nil {
+	r := &Report{Findings: []Finding{*f}}
+	if err := r.Write(NewTextWriter(&buf, resource.MustParse("1Gi"))); err != nil {
 		t.Fatal(err)
 	}
 	out := buf.String()

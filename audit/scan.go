@@ -35,6 +35,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/volumeguard/volumeguard/analysis"
+	"github.com/volumeguard/volumeguard/internal/report"
 )
 
 // Options are what `volumeguard audit` was asked to do.
@@ -69,20 +70,20 @@ const unfinished = "status.phase!=" + string(corev1.PodSucceeded) + ",status.pha
 
 // Run lists the pods, analyses each distinct spec of each workload and
 // returns the report. It never stops at the first unreadable image; pods
-// that could not be listed are an error of the report, and what was read
+// that could not be listed are a problem of the report, and what was read
 // before is still analysed.
 func Run(ctx context.Context, client kubernetes.Interface, analyzer *analysis.Analyzer, opts Options) *Report {
-	report := &Report{Findings: []Finding{}, Errors: []Error{}}
+	r := &Report{Findings: []Finding{}, Problems: []Problem{}}
 	g := newGrouping(newOwners(client))
 	if err := listPods(ctx, client, opts, g.add); err != nil {
-		report.Errors = append(report.Errors, Error{Namespace: opts.Namespace, Kind: "Pod", Message: err.Error()})
+		r.Problems = append(r.Problems, Problem{Namespace: opts.Namespace, Problem: report.Problem{Kind: "Pod", Message: err.Error()}})
 	}
 	groups := g.sorted()
 	analyse(ctx, analyzer, groups, opts)
-	report.Notes = append(g.owners.notes(), credentialNotes(groups)...)
-	report.Findings = append(report.Findings, findings(groups)...)
-	report.Errors = append(report.Errors, imageErrors(groups)...)
-	return report
+	r.Notes = append(g.owners.notes(), credentialNotes(groups)...)
+	r.Findings = append(r.Findings, findings(groups)...)
+	r.Problems = append(r.Problems, imageProblems(groups)...)
+	return r
 }
 
 // listPods hands every unfinished pod to add, page by page.

@@ -18,9 +18,8 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/volumeguard/volumeguard/analysis"
-	"github.com/volumeguard/volumeguard/check"
 	"github.com/volumeguard/volumeguard/imageinspect"
-	"github.com/volumeguard/volumeguard/policy"
+	"github.com/volumeguard/volumeguard/internal/report"
 )
 
 // fakeInspector answers from a map and records what it was asked.
@@ -98,11 +97,13 @@ func run(t *testing.T, client *fake.Clientset, opts Options) (*Report, *fakeInsp
 	return Run(context.Background(), client, analysis.New(in), opts), in
 }
 
-// short is a finding without its unexported policy finding, for comparing.
+// short is a finding without the policy finding it was made from, for
+// comparing.
 func short(fs []Finding) []Finding {
 	out := []Finding{}
 	for _, f := range fs {
-		f.finding = policy.Finding{}
+		f.Finding = report.Finding{Container: f.Container, ContainerType: f.ContainerType, Image: f.Image,
+			Digest: f.Digest, Path: f.Path, Relative: f.Relative, Platforms: f.Platforms}
 		out = append(out, f)
 	}
 	return out
@@ -129,11 +130,11 @@ func TestRunGroupsByWorkload(t *testing.T) {
 		pod("cache-1-x", podOpts{node: "node-2", phase: corev1.PodRunning}, rs("cache-1"), "redis=registry.local:5000/redis:7"),
 		pod("web", podOpts{node: "node-1", phase: corev1.PodRunning}, nil, "web=registry.local:5000/nginx:1"),
 	)
-	report, in := run(t, client, Options{Concurrency: 4})
+	r, in := run(t, client, Options{Concurrency: 4})
 
 	f := func(kind, name, container, image, digest, path string, pods int, nodes ...string) Finding {
-		return Finding{Namespace: ns, Kind: kind, Name: name, Container: container, ContainerType: "container",
-			Image: image, Digest: digest, Path: path, Pods: pods, Nodes: append([]string{}, nodes...)}
+		return Finding{Workload: Workload{ns, kind, name}, Finding: report.Finding{Container: container, ContainerType: "container",
+			Image: image, Digest: digest, Path: path}, Pods: pods, Nodes: append([]string{}, nodes...)}
 	}
 	want := []Finding{
 		f("CronJob", "backup", "zk", "zookeeper:3.4", oldDigest, "/logs", 1, "node-1"),
@@ -141,14 +142,14 @@ func TestRunGroupsByWorkload(t *testing.T) {
 		f("Deployment", "zk", "zk", "zookeeper:3.4", zkDigest, "/datalog", 4, "node-1", "node-2", "node-3"),
 		f("ReplicaSet", "cache-1", "redis", "registry.local:5000/redis:7", "sha256:r", "/data", 1, "node-2"),
 	}
-	if got := short(report.Findings); !reflect.DeepEqual(got, want) {
+	if got := short(r.Findings); !reflect.DeepEqual(got, want) {
 		t.Errorf("findings:\n got %+v\nwant %+v", got, want)
 	}
-	if len(report.Errors) != 0 || len(report.Notes) != 0 {
-		t.Errorf("errors %v, notes %v; want none", report.Errors, report.Notes)
+	if len(r.Problems) != 0 || len(r.Notes) != 0 {
+		t.Errorf("errors %v, notes %v; want none", r.Problems, r.Notes)
 	}
-	if code := report.ExitCode(); code != check.ExitFindings {
-		t.Errorf("exit code %d, want %d", code, check.ExitFindings)
+	if code := r.ExitCode(); code != report.ExitFindings {
+		t.Errorf("exit code %d, want %d", code, report.ExitFindings)
 	}
 	// One analysis per distinct spec of each workload (two revisions of zk
 	// with two images each, backup, cache, web), not one per pod.
@@ -168,16 +169,16 @@ func TestRunErrors(t *testing.T) {
 			pod("ghost-a", podOpts{node: "n", phase: corev1.PodRunning}, new(controllerRef("apps/v1", "StatefulSet", "ghost")), "g=no/such:1"),
 			pod("ghost-b", podOpts{node: "n", phase: corev1.PodRunning}, new(controllerRef("apps/v1", "StatefulSet", "ghost")), "g=no/such:1"),
 		)
-		report, _ := run(t, client, Options{})
-		if len(report.Errors) != 1 {
-			t.Fatalf("errors = %+v, want one for both pods", report.Errors)
+		r, _ := run(t, client, Options{})
+		if len(r.Problems) != 1 {
+			t.Fatalf("errors = %+v, want one for both pods", r.Problems)
 		}
-		e := report.Errors[0]
+		e := r.Problems[0]
 		if e.Kind != "StatefulSet" || e.Name != "ghost" || e.Container != "g" || e.Image != "no/such:1" || !strings.Contains(e.Message, "no/such:1") {
 			t.Errorf("error = %+v", e)
 		}
-		if report.ExitCode() != check.ExitUnchecked {
-			t.Errorf("exit code %d, want %d", report.ExitCode(), check.ExitUnchecked)
+		if r.ExitCode() != report.ExitUnchecked {
+			t.Errorf("exit code %d, want %d", r.ExitCode(), report.ExitUnchecked)
 		}
 	})
 	t.Run("a forbidden list is an error", func(t *testing.T) {
@@ -185,13 +186,13 @@ func TestRunErrors(t *testing.T) {
 		client.PrependReactor("list", "pods", func(k8stesting.Action) (bool, runtime.Object, error) {
 			return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "pods"}, "", nil)
 		})
-		report, _ := run(t, client, Options{Namespace: "secret-ns"})
-		if len(report.Errors) != 1 || !strings.Contains(report.Errors[0].Message, "listing pods in namespace secret-ns") ||
-			!strings.Contains(report.Errors[0].Message, "forbidden") {
-			t.Errorf("errors = %+v, want the forbidden list", report.Errors)
+		r, _ := run(t, client, Options{Namespace: "secret-ns"})
+		if len(r.Problems) != 1 || !strings.Contains(r.Problems[0].Message, "listing pods in namespace secret-ns") ||
+			!strings.Contains(r.Problems[0].Message, "forbidden") {
+			t.Errorf("errors = %+v, want the forbidden list", r.Problems)
 		}
-		if report.ExitCode() != check.ExitUnchecked {
-			t.Errorf("exit code %d, want %d", report.ExitCode(), check.ExitUnchecked)
+		if r.ExitCode() != report.ExitUnchecked {
+			t.Errorf("exit code %d, want %d", r.ExitCode(), report.ExitUnchecked)
 		}
 	})
 }

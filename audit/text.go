@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"slices"
@@ -8,94 +9,97 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/resource"
 
-	"github.com/volumeguard/volumeguard/check"
-	"github.com/volumeguard/volumeguard/policy"
+	"github.com/volumeguard/volumeguard/internal/report"
 )
 
 // maxNodesShown keeps a text line readable for a DaemonSet on hundreds of
 // nodes; the JSON report lists them all.
 const maxNodesShown = 10
 
-// WriteText writes findings grouped by workload and container (check's
-// style), each with where it runs and the fix, then the errors and a
+// textWriter writes findings grouped by workload and container (check's
+// style), each with where it runs and the fix, then the problems and a
 // summary line.
-func WriteText(w io.Writer, r *Report, sizeLimit resource.Quantity) error {
-	var b strings.Builder
-	workloads := 0
-	allNodes := map[string]bool{}
-	for i := 0; i < len(r.Findings); {
-		first := r.Findings[i]
-		workloads++
-		fmt.Fprintf(&b, "%s %s/%s\n", first.Kind, first.Namespace, first.Name)
-		for i < len(r.Findings) && sameWorkload(r.Findings[i], first) {
-			j := i
-			for j < len(r.Findings) && sameWorkload(r.Findings[j], first) && sameContainer(r.Findings[j], r.Findings[i]) {
-				j++
-			}
-			writeContainer(&b, r.Findings[i:j], sizeLimit)
-			for _, f := range r.Findings[i:j] {
-				for _, n := range f.Nodes {
-					allNodes[n] = true
-				}
-			}
-			i = j
-		}
-		b.WriteString("\n")
-	}
-	for _, e := range r.Errors {
-		if e.Name != "" {
-			fmt.Fprintf(&b, "error: %s %s/%s: %s\n", e.Kind, e.Namespace, e.Name, e.Message)
-		} else {
-			fmt.Fprintf(&b, "error: %s\n", e.Message)
-		}
-	}
-	fmt.Fprintf(&b, "%s in %s on %s, %s\n", plural(len(r.Findings), "finding"), plural(workloads, "workload"),
-		plural(len(allNodes), "node"), plural(len(r.Errors), "error"))
-	_, err := io.WriteString(w, b.String())
-	return err
+type textWriter struct {
+	w         *bufio.Writer
+	sizeLimit resource.Quantity
+	findings  int
+	workloads int
+	nodes     map[string]bool
+	problems  []Problem
 }
 
-func writeContainer(b *strings.Builder, fs []Finding, sizeLimit resource.Quantity) {
-	first := fs[0]
-	digest := ""
-	if first.Digest != "" {
-		digest = " @ " + first.Digest
+// NewTextWriter writes the report to w as text for people, suggesting
+// emptyDirs of sizeLimit.
+func NewTextWriter(w io.Writer, sizeLimit resource.Quantity) Writer {
+	return &textWriter{w: bufio.NewWriter(w), sizeLimit: sizeLimit, nodes: map[string]bool{}}
+}
+
+// WriteObject writes the findings of one workload.
+func (t *textWriter) WriteObject(findings []Finding) error {
+	if len(findings) == 0 {
+		return nil
 	}
-	// Where all paths of the container are on the same pods, say it once.
+	t.workloads++
+	t.findings += len(findings)
+	fmt.Fprintf(t.w, "%s\n", findings[0].Subject())
+	fixIn := "pod template"
+	if findings[0].Kind == "Pod" {
+		fixIn = "pod spec"
+	}
+	for i := 0; i < len(findings); {
+		j := i
+		for j < len(findings) && sameContainer(findings[j], findings[i]) {
+			j++
+		}
+		report.WriteContainer(t.w, t.container(findings[i:j], fixIn))
+		for _, f := range findings[i:j] {
+			for _, n := range f.Nodes {
+				t.nodes[n] = true
+			}
+		}
+		i = j
+	}
+	_ = t.w.WriteByte('\n')
+	return t.w.Flush()
+}
+
+// container says where the container's paths are: once when all of them
+// are on the same pods, else path by path.
+func (t *textWriter) container(fs []Finding, fixIn string) report.Container {
+	c := report.Container{FixIn: fixIn, SizeLimit: t.sizeLimit}
 	uniform := !slices.ContainsFunc(fs, func(f Finding) bool {
-		return f.Pods != first.Pods || !slices.Equal(f.Nodes, first.Nodes)
+		return f.Pods != fs[0].Pods || !slices.Equal(f.Nodes, fs[0].Nodes)
 	})
-	where := ""
 	if uniform {
-		where = ": " + runsOn(first)
+		c.Where = runsOn(fs[0])
 	}
-	fmt.Fprintf(b, "  %s %q, image %s%s%s\n", first.ContainerType, first.Container, first.Image, digest, where)
-	var fixable []policy.Finding
 	for _, f := range fs {
-		line := "    VOLUME " + policy.QuotePath(f.Path) + ": " + check.UncoveredReason(f.Relative, f.Platforms)
+		c.Findings = append(c.Findings, f.Finding)
 		if !uniform {
-			line += " (" + runsOn(f) + ")"
+			c.PathWhere = append(c.PathWhere, runsOn(f))
 		}
-		b.WriteString(line + "\n")
-		if !f.finding.Fixable() {
-			fmt.Fprintf(b, "      fix: %s\n", f.finding.Fix(sizeLimit))
-			continue
-		}
-		fixable = append(fixable, f.finding)
 	}
-	if len(fixable) > 0 {
-		where := "pod template"
-		if first.Kind == "Pod" {
-			where = "pod spec"
+	return c
+}
+
+func (t *textWriter) AddProblem(p Problem) { t.problems = append(t.problems, p) }
+
+func (t *textWriter) Finish() error {
+	for _, p := range t.problems {
+		if p.Name != "" {
+			fmt.Fprintf(t.w, "error: %s %s/%s: %s\n", p.Kind, p.Namespace, p.Name, p.Message)
+		} else {
+			fmt.Fprintf(t.w, "error: %s\n", p.Message)
 		}
-		fmt.Fprintf(b, "    fix: cover each path with an emptyDir that has a sizeLimit, in the %s:\n", where)
-		b.WriteString(policy.Indent(policy.FixYAML(fixable, sizeLimit), "      "))
 	}
+	fmt.Fprintf(t.w, "%s in %s on %s, %s\n", report.Plural(t.findings, "finding"), report.Plural(t.workloads, "workload"),
+		report.Plural(len(t.nodes), "node"), report.Plural(len(t.problems), "error"))
+	return t.w.Flush()
 }
 
 // runsOn says how many pods have the volume, on which nodes.
 func runsOn(f Finding) string {
-	s := plural(f.Pods, "pod")
+	s := report.Plural(f.Pods, "pod")
 	switch n := len(f.Nodes); {
 	case n == 0:
 		return s + ", not scheduled yet"
@@ -105,17 +109,6 @@ func runsOn(f Finding) string {
 	return s + " on " + strings.Join(f.Nodes, ", ")
 }
 
-func sameWorkload(a, b Finding) bool {
-	return a.Namespace == b.Namespace && a.Kind == b.Kind && a.Name == b.Name
-}
-
 func sameContainer(a, b Finding) bool {
 	return a.Container == b.Container && a.ContainerType == b.ContainerType && a.Image == b.Image && a.Digest == b.Digest
-}
-
-func plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return fmt.Sprintf("%d %ss", n, word)
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/volumeguard/volumeguard/analysis"
+	"github.com/volumeguard/volumeguard/internal/report"
 	"github.com/volumeguard/volumeguard/workload"
 )
 
@@ -22,22 +23,12 @@ type Options struct {
 	// Concurrency bounds the objects analysed at once.
 	Concurrency int
 	// Timeout bounds the whole run, reading and analysis; 0 means none.
-	// When it expires the report is still written, with an error for each
-	// input not read and each object not analysed.
+	// When it expires the report is still written, with a problem for each
+	// input not read and each object not analysed (report.TimeoutError).
 	Timeout time.Duration
 	// Progress, when set, is called as objects finish: done of total.
 	Progress func(done, total int)
 }
-
-// TimeoutError is the cause of what Options.Timeout cut short.
-type TimeoutError struct{ Timeout time.Duration }
-
-func (e *TimeoutError) Error() string {
-	return fmt.Sprintf("the overall timeout of %s expired", e.Timeout)
-}
-
-// Is makes a TimeoutError a context.DeadlineExceeded, as callers test.
-func (e *TimeoutError) Is(target error) bool { return target == context.DeadlineExceeded }
 
 // Run reads the manifests, analyses every pod spec they hold and writes the
 // report to out as it goes: each object once it and every object before it
@@ -47,21 +38,21 @@ func (e *TimeoutError) Is(target error) bool { return target == context.Deadline
 // When ctx is done (the user interrupted) Run stops at once, leaves the
 // report unfinished and returns ctx's cause. Otherwise the error is out's,
 // when writing failed.
-func Run(ctx context.Context, analyzer *analysis.Analyzer, opts Options, out Writer) (Summary, error) {
+func Run(ctx context.Context, analyzer *analysis.Analyzer, opts Options, out Writer) (report.Summary, error) {
 	runCtx := ctx
 	if opts.Timeout > 0 {
 		var cancel context.CancelFunc
-		runCtx, cancel = context.WithTimeoutCause(ctx, opts.Timeout, &TimeoutError{opts.Timeout})
+		runCtx, cancel = context.WithTimeoutCause(ctx, opts.Timeout, &report.TimeoutError{Timeout: opts.Timeout})
 		defer cancel()
 	}
 	in := workload.ReadPaths(runCtx, opts.Paths, opts.Stdin)
 	if ctx.Err() != nil {
-		return Summary{}, context.Cause(ctx)
+		return report.Summary{}, context.Cause(ctx)
 	}
 	e := &emitter{ctx: ctx, out: out, objects: in.Objects, results: make([][]analysis.Result, len(in.Objects))}
 	e.summary.Notes = inputNotes(in)
 	for _, err := range in.Errors {
-		e.addError(decodeError(err))
+		e.addProblem(decodeProblem(err))
 	}
 
 	// A report that cannot be written ends the analysis too.
@@ -84,7 +75,7 @@ func Run(ctx context.Context, analyzer *analysis.Analyzer, opts Options, out Wri
 	}
 
 	if ctx.Err() != nil {
-		return Summary{}, context.Cause(ctx)
+		return report.Summary{}, context.Cause(ctx)
 	}
 	if e.err != nil {
 		return e.summary, e.err
@@ -102,7 +93,7 @@ type emitter struct {
 	objects []workload.Object
 	results [][]analysis.Result // per object, per pod spec; nil until done
 	next    int                 // the first object not written
-	summary Summary
+	summary report.Summary
 	err     error // the first write error
 }
 
@@ -138,14 +129,14 @@ func (e *emitter) write(obj workload.Object, results []analysis.Result) {
 	}
 	for _, res := range results {
 		for _, ie := range res.Errors {
-			e.addError(imageError(obj, ie))
+			e.addProblem(imageProblem(obj, ie))
 		}
 	}
 }
 
-func (e *emitter) addError(err Error) {
-	e.summary.Errors++
-	e.out.AddError(err)
+func (e *emitter) addProblem(p Problem) {
+	e.summary.Problems++
+	e.out.AddProblem(p)
 }
 
 // inputNotes are what people should know about the input: files skipped,
@@ -167,7 +158,7 @@ func inputNotes(in workload.Input) []string {
 		}
 	}
 	if len(in.Objects) == 0 && len(in.Errors) == 0 && in.Documents > 0 {
-		notes = append(notes, fmt.Sprintf("none of the %s read holds a pod spec (Pod, Deployment, CronJob, ...): nothing to check", plural(in.Documents, "document")))
+		notes = append(notes, fmt.Sprintf("none of the %s read holds a pod spec (Pod, Deployment, CronJob, ...): nothing to check", report.Plural(in.Documents, "document")))
 	}
 	return notes
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/volumeguard/volumeguard/analysis"
 	"github.com/volumeguard/volumeguard/imageinspect"
+	"github.com/volumeguard/volumeguard/internal/report"
 )
 
 // fakeInspector answers from images; an image in wait is answered once its
@@ -66,7 +67,7 @@ func (r *recorder) WriteObject(fs []Finding) error {
 	return nil
 }
 
-func (r *recorder) AddError(e Error) { r.errors = append(r.errors, e.Message) }
+func (r *recorder) AddProblem(p Problem) { r.errors = append(r.errors, p.Message) }
 
 func (r *recorder) Finish() error {
 	r.finished = true
@@ -92,31 +93,31 @@ func TestRun(t *testing.T) {
 			stdin:       pod("a", "zk") + pod("b", "no/such") + pod("c", "nginx") + pod("d", "zk"),
 			wantObjects: []string{"a", "d"},
 			wantErrors:  []string{`container "c": image not found`},
-			wantExit:    ExitUnchecked,
+			wantExit:    report.ExitUnchecked,
 		},
 		{
 			name:     "clean",
 			stdin:    pod("web", "nginx"),
-			wantExit: ExitClean,
+			wantExit: report.ExitClean,
 		},
 		{
 			name:        "findings",
 			stdin:       pod("zk", "zk"),
 			wantObjects: []string{"zk"},
-			wantExit:    ExitFindings,
+			wantExit:    report.ExitFindings,
 		},
 		{
 			name:       "empty stdin: an error, and a note about pipelines",
 			stdin:      "",
 			wantErrors: []string{"<stdin>: no Kubernetes object in the input"},
 			wantNotes:  []string{"set -o pipefail"},
-			wantExit:   ExitUnchecked,
+			wantExit:   report.ExitUnchecked,
 		},
 		{
 			name:      "documents without a pod spec: a note, clean",
 			stdin:     "apiVersion: v1\nkind: Service\nmetadata: {name: s}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
 			wantNotes: []string{"none of the 2 documents read holds a pod spec"},
-			wantExit:  ExitClean,
+			wantExit:  report.ExitClean,
 		},
 	}
 	for _, tt := range tests {
@@ -134,7 +135,7 @@ func TestRun(t *testing.T) {
 			if strings.Join(out.objects, ",") != strings.Join(tt.wantObjects, ",") {
 				t.Errorf("objects written %q, want %q", out.objects, tt.wantObjects)
 			}
-			if len(out.errors) != len(tt.wantErrors) || summary.Errors != len(out.errors) || summary.Findings != out.findings {
+			if len(out.errors) != len(tt.wantErrors) || summary.Problems != len(out.errors) || summary.Findings != out.findings {
 				t.Fatalf("errors %q (summary %+v, %d findings written), want %q", out.errors, summary, out.findings, tt.wantErrors)
 			}
 			for i, want := range tt.wantErrors {
@@ -169,7 +170,7 @@ func TestRunTimeout(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	if !out.finished || len(out.objects) > 0 || len(out.errors) == 0 || summary.ExitCode() != ExitUnchecked {
+	if !out.finished || len(out.objects) > 0 || len(out.errors) == 0 || summary.ExitCode() != report.ExitUnchecked {
 		t.Fatalf("finished %v, objects %q, errors %q, exit %d; want a finished report of errors, exit 2",
 			out.finished, out.objects, out.errors, summary.ExitCode())
 	}
@@ -214,7 +215,7 @@ func TestRunWritesEachObjectAsSoonAsItAndThoseBeforeAreDone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(out.objects, ","); got != "first,second,last" || summary.Errors != 0 {
+	if got := strings.Join(out.objects, ","); got != "first,second,last" || summary.Problems != 0 {
 		t.Errorf("objects written %s, errors %q; want first,second,last and none", got, out.errors)
 	}
 }

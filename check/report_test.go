@@ -9,98 +9,33 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/resource"
 
+	"github.com/volumeguard/volumeguard/internal/report"
 	"github.com/volumeguard/volumeguard/policy"
 	"github.com/volumeguard/volumeguard/workload"
 )
 
-func TestExitCode(t *testing.T) {
-	tests := []struct {
-		name    string
-		summary Summary
-		want    int
-	}{
-		{"nothing", Summary{}, ExitClean},
-		{"notes alone", Summary{Notes: []string{"nothing to check"}}, ExitClean},
-		{"findings", Summary{Findings: 1}, ExitFindings},
-		{"errors", Summary{Errors: 1}, ExitUnchecked},
-		{"errors win over findings: a finding may hide there", Summary{Findings: 1, Errors: 1}, ExitUnchecked},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := tt.summary.ExitCode(); got != tt.want {
-				t.Errorf("ExitCode() = %d, want %d", got, tt.want)
-			}
-		})
-	}
-}
-
 // writeReport writes objects (each a list of findings) and errors through w.
-func writeReport(t *testing.T, w Writer, objects [][]Finding, errs []Error) {
+func writeReport(t *testing.T, w Writer, objects [][]Finding, problems []Problem) {
 	t.Helper()
 	for _, obj := range objects {
 		if err := w.WriteObject(obj); err != nil {
 			t.Fatal(err)
 		}
 	}
-	for _, e := range errs {
-		w.AddError(e)
+	for _, p := range problems {
+		w.AddProblem(p)
 	}
 	if err := w.Finish(); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func zkFinding(obj workload.Object, container, path string) Finding {
-	return newFinding(obj, policy.Finding{Container: container, ContainerType: policy.Container, Image: "zookeeper:3.4.13", Digest: "sha256:a", Path: path})
+func problem(file, kind, name, container, image, message string) Problem {
+	return Problem{File: file, Problem: report.Problem{Kind: kind, Name: name, Container: container, Image: image, Message: message}}
 }
 
-// TestJSONWriterWritesWhatTheEncoderWould: the streamed document is, byte
-// for byte, the one json.Encoder wrote for the whole report before.
-func TestJSONWriterWritesWhatTheEncoderWould(t *testing.T) {
-	zk := workload.Object{File: "deploy.yaml", Kind: "Deployment", Namespace: "default", Name: "zk"}
-	web := workload.Object{File: "<web>.yaml", Kind: "Pod", Name: "a&b"}
-	webFinding := zkFinding(web, "web", "/data")
-	webFinding.Platforms = []string{"linux/arm64"}
-	webFinding.Relative = true
-	imageErr := Error{File: "x.yaml", Kind: "Pod", Name: "p", Container: "c", Image: "i", Message: "m <html>"}
-	tests := []struct {
-		name    string
-		objects [][]Finding
-		errs    []Error
-	}{
-		{name: "empty"},
-		{name: "one object", objects: [][]Finding{{zkFinding(zk, "zk", "/data"), zkFinding(zk, "zk", "/logs")}}},
-		{name: "errors only", errs: []Error{imageErr, {File: "bad.yaml", Message: "bad.yaml (document 2): yaml: no"}}},
-		{
-			name:    "objects and errors, with characters the encoder escapes",
-			objects: [][]Finding{{zkFinding(zk, "zk", "/data")}, {webFinding}},
-			errs:    []Error{imageErr},
-		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var got bytes.Buffer
-			writeReport(t, NewJSONWriter(&got), tt.objects, tt.errs)
-
-			whole := struct {
-				Findings []Finding `json:"findings"`
-				Errors   []Error   `json:"errors"`
-			}{Findings: []Finding{}, Errors: []Error{}}
-			for _, obj := range tt.objects {
-				whole.Findings = append(whole.Findings, obj...)
-			}
-			whole.Errors = append(whole.Errors, tt.errs...)
-			var want bytes.Buffer
-			enc := json.NewEncoder(&want)
-			enc.SetIndent("", "  ")
-			if err := enc.Encode(whole); err != nil {
-				t.Fatal(err)
-			}
-			if got.String() != want.String() {
-				t.Errorf("streamed JSON differs\n got: %s\nwant: %s", got.String(), want.String())
-			}
-		})
-	}
+func zkFinding(obj workload.Object, container, path string) Finding {
+	return newFinding(obj, policy.Finding{Container: container, ContainerType: policy.Container, Image: "zookeeper:3.4.13", Digest: "sha256:a", Path: path})
 }
 
 // TestJSONFieldNames pins the contract of DESIGN.md section 4.
@@ -108,7 +43,7 @@ func TestJSONFieldNames(t *testing.T) {
 	obj := workload.Object{File: "deploy.yaml", Kind: "Deployment", Namespace: "default", Name: "zk"}
 	var buf bytes.Buffer
 	writeReport(t, NewJSONWriter(&buf), [][]Finding{{zkFinding(obj, "zk", "/data")}},
-		[]Error{{File: "x.yaml", Kind: "Pod", Name: "p", Image: "i", Message: "m"}})
+		[]Problem{problem("x.yaml", "Pod", "p", "", "i", "m")})
 	var got map[string][]map[string]any
 	if err := json.Unmarshal(buf.Bytes(), &got); err != nil {
 		t.Fatal(err)
@@ -151,9 +86,9 @@ func TestWriteTextGroupsByObjectAndContainer(t *testing.T) {
 
 func TestWriteTextNamesWhereAnImageErrorComesFrom(t *testing.T) {
 	var buf bytes.Buffer
-	writeReport(t, NewTextWriter(&buf, resource.MustParse("1Gi")), nil, []Error{
-		{File: "a.yaml", Kind: "Pod", Name: "web", Container: "web", Image: "x", Message: `container "web": reading manifest of "x": not found`},
-		{File: "a.yaml", Message: "a.yaml (document 2): yaml: line 11: did not find expected ','"},
+	writeReport(t, NewTextWriter(&buf, resource.MustParse("1Gi")), nil, []Problem{
+		problem("a.yaml", "Pod", "web", "web", "x", `container "web": reading manifest of "x": not found`),
+		problem("a.yaml", "", "", "", "", "a.yaml (document 2): yaml: line 11: did not find expected ','"),
 	})
 	for _, want := range []string{`error: a.yaml: Pod web: container "web": reading manifest`, "error: a.yaml (document 2): yaml", "0 findings in 0 objects, 2 errors"} {
 		if !strings.Contains(buf.String(), want) {

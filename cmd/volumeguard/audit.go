@@ -11,7 +11,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/volumeguard/volumeguard/audit"
-	"github.com/volumeguard/volumeguard/check"
+	"github.com/volumeguard/volumeguard/internal/report"
 )
 
 type auditOptions struct {
@@ -83,27 +83,26 @@ terminated (SIGTERM), without a report.`,
 			ctx := cmd.Context()
 			if d := o.analysis.timeout; d > 0 {
 				var cancel context.CancelFunc
-				ctx, cancel = context.WithTimeoutCause(ctx, d, &check.TimeoutError{Timeout: d})
+				ctx, cancel = context.WithTimeoutCause(ctx, d, &report.TimeoutError{Timeout: d})
 				defer cancel()
 			}
-			report := audit.Run(ctx, client, o.analysis.analyzer(cfg), opts)
+			r := audit.Run(ctx, client, o.analysis.analyzer(cfg), opts)
 			line.clear()
 			if cmd.Context().Err() != nil {
 				// Interrupted: no report, the exit code says why.
 				return context.Cause(cmd.Context())
 			}
-			for _, note := range report.Notes {
+			for _, note := range r.Notes {
 				fmt.Fprintln(s.err, "note:", note)
 			}
+			out := audit.NewTextWriter(s.out, cfg.sizeLimit)
 			if o.analysis.output == "json" {
-				err = audit.WriteJSON(s.out, report)
-			} else {
-				err = audit.WriteText(s.out, report, cfg.sizeLimit)
+				out = audit.NewJSONWriter(s.out)
 			}
-			if err != nil {
+			if err := r.Write(out); err != nil {
 				return fmt.Errorf("writing report: %w", err)
 			}
-			if code := report.ExitCode(); code != 0 {
+			if code := r.ExitCode(); code != 0 {
 				return exitError{code}
 			}
 			return nil

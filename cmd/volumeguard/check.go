@@ -68,7 +68,7 @@ Exit codes:
 			line := newStatusLine(s.err)
 			opts.Progress = line.progress("checking pod specs")
 			out := line.clearingWriter(s.out)
-			var report check.Writer = check.NewTextWriter(out, cfg.sizeLimit)
+			report := check.NewTextWriter(out, cfg.sizeLimit)
 			if o.output == "json" {
 				report = check.NewJSONWriter(out)
 			}

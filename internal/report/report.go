@@ -1,0 +1,134 @@
+// Package report is what the reports of check and audit share: the model
+// of a run's findings (image VOLUMEs no mount covers) and problems (what
+// could not be evaluated), the exit code they make, and the writers of
+// their formats.
+//
+// Each command's rows embed Finding and Problem, which hold what every
+// report says, and add their own fields (check: file; audit: pods and
+// nodes); encoding/json flattens embedded fields, so each command's
+// document keeps its contract. Rows say what they are about (Subject), so
+// that a format is written once for every command (Writer), and a field
+// added to Finding reaches every report.
+package report
+
+import (
+	"github.com/volumeguard/volumeguard/policy"
+)
+
+// Exit codes of `volumeguard check` and `volumeguard audit`, part of the
+// contract (docs/design.md).
+const (
+	ExitClean     = 0
+	ExitFindings  = 1
+	ExitUnchecked = 2
+)
+
+// Finding is what every report says of one uncovered image volume of one
+// container: the fields of an element of "findings" that check and audit
+// share. Field names are stable; new fields may be added.
+type Finding struct {
+	Container     string `json:"container"`
+	ContainerType string `json:"containerType"`
+	Image         string `json:"image"`
+	Digest        string `json:"digest"`
+	Path          string `json:"path"`
+	// Relative is set when the image declares a relative VOLUME, which no
+	// mount can cover.
+	Relative bool `json:"relative,omitempty"`
+	// Platforms lists the platforms that declare the path when not all do.
+	Platforms []string `json:"platforms,omitempty"`
+
+	// source is what the fields say, for the words and the fix of writers.
+	source policy.Finding
+}
+
+// NewFinding is the report's view of a policy finding.
+func NewFinding(f policy.Finding) Finding {
+	out := Finding{
+		Container: f.Container, ContainerType: string(f.ContainerType),
+		Image: f.Image, Digest: f.Digest, Path: f.Path, Relative: f.Relative,
+		source: f,
+	}
+	for _, p := range f.Platforms {
+		out.Platforms = append(out.Platforms, p.String())
+	}
+	return out
+}
+
+// Policy returns the finding the row was made from (NewFinding): its
+// messages (Problem, UncoveredReason) and its fix.
+func (f Finding) Policy() policy.Finding { return f.source }
+
+// Shared returns f, so that a command's row that embeds Finding is a Row.
+func (f Finding) Shared() Finding { return f }
+
+// Problem is something that could not be evaluated (an image that could not
+// be read, a file that could not be decoded): the fields of an element of
+// "errors" that check and audit share.
+type Problem struct {
+	Kind      string `json:"kind"`
+	Name      string `json:"name"`
+	Container string `json:"container,omitempty"`
+	Image     string `json:"image"`
+	Message   string `json:"message"`
+}
+
+// Shared returns p, so that a command's row that embeds Problem is a
+// ProblemRow.
+func (p Problem) Shared() Problem { return p }
+
+// Subject is what a row is about: an object, and for manifests the file it
+// was read from. Writers that point at a place (a text heading, SARIF, CI
+// annotations, a report object per workload) read it; each command's JSON
+// spells it in its own fields.
+type Subject struct {
+	File      string // "" when the object was not read from a file
+	Kind      string
+	Namespace string
+	Name      string
+}
+
+// String is "file: Kind namespace/name", leaving out what is empty.
+func (s Subject) String() string {
+	out := s.Kind + " " + s.Name
+	if s.Namespace != "" {
+		out = s.Kind + " " + s.Namespace + "/" + s.Name
+	}
+	if s.File != "" {
+		out = s.File + ": " + out
+	}
+	return out
+}
+
+// Row is a finding of any command's report, as writers read it: a
+// command's finding type that embeds Finding and says its Subject.
+type Row interface {
+	Shared() Finding
+	Subject() Subject
+}
+
+// ProblemRow is a problem of any command's report, as writers read it.
+type ProblemRow interface {
+	Shared() Problem
+	Subject() Subject
+}
+
+// Summary is what a run reported: counts for the exit code, and notes for
+// people (stderr) about the input.
+type Summary struct {
+	Findings, Problems int
+	Notes              []string
+}
+
+// ExitCode is ExitUnchecked when anything could not be evaluated (a finding
+// may hide there), else ExitFindings when there are findings, else
+// ExitClean.
+func (s Summary) ExitCode() int {
+	switch {
+	case s.Problems > 0:
+		return ExitUnchecked
+	case s.Findings > 0:
+		return ExitFindings
+	}
+	return ExitClean
+}

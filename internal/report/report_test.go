@@ -1,0 +1,179 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/volumeguard/volumeguard/policy"
+)
+
+func TestExitCode(t *testing.T) {
+	tests := []struct {
+		name    string
+		summary Summary
+		want    int
+	}{
+		{"nothing", Summary{}, ExitClean},
+		{"notes alone", Summary{Notes: []string{"nothing to check"}}, ExitClean},
+		{"findings", Summary{Findings: 1}, ExitFindings},
+		{"problems", Summary{Problems: 1}, ExitUnchecked},
+		{"problems win over findings: a finding may hide there", Summary{Findings: 1, Problems: 1}, ExitUnchecked},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.summary.ExitCode(); got != tt.want {
+				t.Errorf("ExitCode() = %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestSubjectString(t *testing.T) {
+	tests := []struct {
+		s    Subject
+		want string
+	}{
+		{Subject{File: "deploy.yaml", Kind: "Deployment", Namespace: "default", Name: "zk"}, "deploy.yaml: Deployment default/zk"},
+		{Subject{File: "pod.yaml", Kind: "Pod", Name: "web"}, "pod.yaml: Pod web"},
+		{Subject{Kind: "StatefulSet", Namespace: "data", Name: "zk"}, "StatefulSet data/zk"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) {
+			if got := tt.s.String(); got != tt.want {
+				t.Errorf("String() = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// row and problemRow are a command's rows: their own fields, then the
+// shared ones.
+type row struct {
+	Where string `json:"where"`
+	Finding
+	Extra int `json:"extra"`
+}
+
+func (r row) Subject() Subject { return Subject{File: r.Where} }
+
+type problemRow struct {
+	Where string `json:"where"`
+	Problem
+}
+
+func (p problemRow) Subject() Subject { return Subject{File: p.Where} }
+
+// TestJSONWriterWritesWhatTheEncoderWould: the streamed document is, byte
+// for byte, the one json.Encoder writes for the whole report, with each
+// command's fields where its row type puts them.
+func TestJSONWriterWritesWhatTheEncoderWould(t *testing.T) {
+	f := func(where, path string) row {
+		return row{Where: where, Finding: NewFinding(policy.Finding{Container: "zk", ContainerType: policy.Container, Image: "zk:1", Digest: "sha256:a", Path: path,
+			Platforms: []policy.Platform{{OS: "linux", Architecture: "arm64"}}}), Extra: 3}
+	}
+	p := problemRow{Where: "<a&b>", Problem: Problem{Kind: "Pod", Name: "p", Image: "i", Message: "m <html>"}}
+	tests := []struct {
+		name     string
+		objects  [][]row
+		problems []problemRow
+	}{
+		{name: "empty"},
+		{name: "findings of two objects", objects: [][]row{{f("a", "/data"), f("a", "/logs")}, {f("b", "data")}}},
+		{name: "problems only", problems: []problemRow{p, p}},
+		{name: "both", objects: [][]row{{f("a", "/data")}}, problems: []problemRow{p}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got bytes.Buffer
+			w := NewJSONWriter[row, problemRow](&got)
+			whole := struct {
+				Findings []row        `json:"findings"`
+				Errors   []problemRow `json:"errors"`
+			}{Findings: []row{}, Errors: []problemRow{}}
+			for _, obj := range tt.objects {
+				if err := w.WriteObject(obj); err != nil {
+					t.Fatal(err)
+				}
+				whole.Findings = append(whole.Findings, obj...)
+			}
+			for _, p := range tt.problems {
+				w.AddProblem(p)
+				whole.Errors = append(whole.Errors, p)
+			}
+			if err := w.Finish(); err != nil {
+				t.Fatal(err)
+			}
+			var want bytes.Buffer
+			enc := json.NewEncoder(&want)
+			enc.SetIndent("", "  ")
+			if err := enc.Encode(whole); err != nil {
+				t.Fatal(err)
+			}
+			if got.String() != want.String() {
+				t.Errorf("streamed JSON differs\n got: %s\nwant: %s", got.String(), want.String())
+			}
+			if len(tt.objects) > 0 && !strings.Contains(got.String(), `"where": "a",`+"\n      \"container\": \"zk\"") {
+				t.Errorf("the command's own field does not come first:\n%s", got.String())
+			}
+		})
+	}
+}
+
+func TestWriteContainer(t *testing.T) {
+	finding := func(path string, relative bool) Finding {
+		return NewFinding(policy.Finding{Container: "zk", ContainerType: policy.Container, Image: "zk:1", Digest: "sha256:z", Path: path, Relative: relative})
+	}
+	tests := []struct {
+		name string
+		c    Container
+		want []string
+		not  []string
+	}{
+		{
+			name: "fixable paths share one fragment",
+			c:    Container{Findings: []Finding{finding("/data", false), finding("/logs", false)}, FixIn: "pod spec", SizeLimit: resource.MustParse("2Gi")},
+			want: []string{
+				`  container "zk", image zk:1 @ sha256:z` + "\n",
+				"    VOLUME /data: no volumeMount of this container covers it\n    VOLUME /logs:",
+				"    fix: cover each path with an emptyDir that has a sizeLimit, in the pod spec:\n      volumes:\n",
+				"sizeLimit: 2Gi", "mountPath: /logs",
+			},
+		},
+		{
+			name: "where the container and each path are",
+			c: Container{Findings: []Finding{finding("/data", false), finding("data", true)}, FixIn: "pod template", SizeLimit: resource.MustParse("1Gi"),
+				Where: "3 pods on node-1", PathWhere: []string{"1 pod on node-1", "2 pods on node-1"}},
+			want: []string{
+				`image zk:1 @ sha256:z: 3 pods on node-1` + "\n",
+				"VOLUME /data: no volumeMount of this container covers it (1 pod on node-1)\n",
+				"VOLUME data: a relative path, no volumeMount can cover it (2 pods on node-1)\n      fix: rebuild image",
+				"in the pod template:",
+			},
+		},
+		{
+			name: "nothing fixable: no fragment",
+			c:    Container{Findings: []Finding{finding("data", true)}, FixIn: "pod spec"},
+			not:  []string{"volumes:"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b strings.Builder
+			WriteContainer(&b, tt.c)
+			for _, want := range tt.want {
+				if !strings.Contains(b.String(), want) {
+					t.Errorf("text lacks %q:\n%s", want, b.String())
+				}
+			}
+			for _, not := range tt.not {
+				if strings.Contains(b.String(), not) {
+					t.Errorf("text has %q:\n%s", not, b.String())
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,64 @@
+package report
+
+import (
+	"fmt"
+	"io"
+
+	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/volumeguard/volumeguard/policy"
+)
+
+// Container is one container's part of a text report: its findings (one
+// image), and what the command adds about where they are.
+type Container struct {
+	Findings []Finding
+	// Where follows the container's line ("3 pods on node-1"), and
+	// PathWhere[i] the line of Findings[i] ("1 pod on node-1"), when set.
+	Where     string
+	PathWhere []string
+	// FixIn names what the fix goes in: "pod spec" or "pod template".
+	FixIn     string
+	SizeLimit resource.Quantity
+}
+
+// WriteContainer writes c for people: the container and its image, each
+// uncovered path and why, and the fix, as one YAML fragment for the paths a
+// mount can cover. Paths and platforms come from the image and are quoted
+// where they hold anything but plain text.
+func WriteContainer(w io.Writer, c Container) {
+	first := c.Findings[0]
+	digest, where := "", ""
+	if first.Digest != "" {
+		digest = " @ " + first.Digest
+	}
+	if c.Where != "" {
+		where = ": " + c.Where
+	}
+	fmt.Fprintf(w, "  %s %q, image %s%s%s\n", first.ContainerType, first.Container, first.Image, digest, where)
+	var fixable []policy.Finding
+	for i, f := range c.Findings {
+		pathWhere := ""
+		if i < len(c.PathWhere) && c.PathWhere[i] != "" {
+			pathWhere = " (" + c.PathWhere[i] + ")"
+		}
+		fmt.Fprintf(w, "    VOLUME %s: %s%s\n", policy.QuotePath(f.Path), f.source.UncoveredReason(), pathWhere)
+		if !f.source.Fixable() {
+			fmt.Fprintf(w, "      fix: %s\n", f.source.Fix(c.SizeLimit))
+			continue
+		}
+		fixable = append(fixable, f.source)
+	}
+	if len(fixable) > 0 {
+		fmt.Fprintf(w, "    fix: cover each path with an emptyDir that has a sizeLimit, in the %s:\n", c.FixIn)
+		fmt.Fprint(w, policy.Indent(policy.FixYAML(fixable, c.SizeLimit), "      "))
+	}
+}
+
+// Plural is "1 finding", "2 findings".
+func Plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
