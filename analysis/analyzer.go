@@ -11,62 +11,17 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/volumeguard/volumeguard/imageinspect"
 	"github.com/volumeguard/volumeguard/policy"
 )
 
-// Inspector reads the declared volumes of an image; *imageinspect.Inspector
-// is the real one.
+// Inspector reads the declared volumes of an image, with per-inspection
+// options (a pod's credentials, its tenant); *imageinspect.Inspector is the
+// real one.
 type Inspector interface {
-	Inspect(ctx context.Context, ref string, platform *imageinspect.Platform) (*imageinspect.Image, error)
-}
-
-// OptionInspector is an Inspector that takes per-inspection options, such as
-// the credentials of a pod; *imageinspect.Inspector is one. An Inspector
-// that is not one is called without them.
-type OptionInspector interface {
-	InspectWith(ctx context.Context, ref string, platform *imageinspect.Platform, opts ...imageinspect.InspectOption) (*imageinspect.Image, error)
-}
-
-// AnalyzeOption configures one analysis.
-type AnalyzeOption func(*analyzeOptions)
-
-type analyzeOptions struct {
-	inspect     []imageinspect.InspectOption
-	maxFindings int // 0: every finding is built
-}
-
-// WithKeychain reads the images of this analysis with the credentials of kc:
-// the pod's pull secrets (package pullsecrets) chained before the webhook's
-// own.
-func WithKeychain(kc authn.Keychain) AnalyzeOption {
-	return func(o *analyzeOptions) {
-		if kc != nil {
-			o.inspect = append(o.inspect, imageinspect.UsingKeychain(kc))
-		}
-	}
-}
-
-// ForTenant counts the registry work of this analysis against tenant (the
-// webhook passes the pod's namespace): see imageinspect.ForTenant. One
-// tenant's slow or failing lookups then wait in that tenant's own queue.
-func ForTenant(tenant string) AnalyzeOption {
-	return func(o *analyzeOptions) {
-		if tenant != "" {
-			o.inspect = append(o.inspect, imageinspect.ForTenant(tenant))
-		}
-	}
-}
-
-// MaxFindings builds at most n findings of this analysis (n < 1: all) and
-// only counts the rest, in Result.FindingsOmitted: the webhook bounds the
-// work and memory of one admission by it, whatever the pod's containers
-// times its images' VOLUMEs (policy.FindingsUpTo).
-func MaxFindings(n int) AnalyzeOption {
-	return func(o *analyzeOptions) { o.maxFindings = max(n, 0) }
+	Inspect(ctx context.Context, ref string, platform *imageinspect.Platform, opts ...imageinspect.InspectOption) (*imageinspect.Image, error)
 }
 
 // ImageError is an image of a container that could not be evaluated.
@@ -93,6 +48,10 @@ type Result struct {
 	Errors []*ImageError
 	// Images holds the facts that were read, by image string as written.
 	Images map[string]policy.ImageFacts
+	// CredentialsErr is why the pod's pull secrets could not be read
+	// (AnalyzePod): its images were then read with the Inspector's own
+	// credentials, and those these could not read are among Errors.
+	CredentialsErr error
 }
 
 // Analyzer is safe for concurrent use. It bounds nothing across analyses:
@@ -149,17 +108,10 @@ func New(inspector Inspector, opts ...Option) *Analyzer {
 }
 
 // Analyze looks up every distinct image of spec in parallel and returns the
-// findings of policy.Findings, plus the images that could not be read.
-func (a *Analyzer) Analyze(ctx context.Context, spec *corev1.PodSpec) Result {
-	return a.AnalyzeWith(ctx, spec)
-}
-
-// AnalyzeWith is Analyze with per-analysis options (WithKeychain).
-func (a *Analyzer) AnalyzeWith(ctx context.Context, spec *corev1.PodSpec, opts ...AnalyzeOption) Result {
-	var o analyzeOptions
-	for _, opt := range opts {
-		opt(&o)
-	}
+// findings of policy.Findings, plus the images that could not be read. opts
+// apply to this analysis alone (WithKeychain, ForTenant).
+func (a *Analyzer) Analyze(ctx context.Context, spec *corev1.PodSpec, opts ...AnalyzeOption) Result {
+	o := makeAnalyzeOptions(opts)
 	platform := a.platformFor(spec)
 	containers := policy.Containers(spec)
 
@@ -242,13 +194,7 @@ func (a *Analyzer) inspect(ctx context.Context, image string, platform *imageins
 		ctx, cancel = context.WithTimeout(ctx, a.lookupTimeout)
 		defer cancel()
 	}
-	var img *imageinspect.Image
-	var err error
-	if oi, ok := a.inspector.(OptionInspector); ok && len(opts) > 0 {
-		img, err = oi.InspectWith(ctx, image, platform, opts...)
-	} else {
-		img, err = a.inspector.Inspect(ctx, image, platform)
-	}
+	img, err := a.inspector.Inspect(ctx, image, platform, opts...)
 	if err != nil {
 		return policy.ImageFacts{}, err
 	}

@@ -22,12 +22,14 @@ type fakeInspector struct {
 	images    map[string]*imageinspect.Image
 	calls     []string
 	platforms []string
+	options   []int // number of options per call
 }
 
-func (f *fakeInspector) Inspect(_ context.Context, ref string, p *imageinspect.Platform) (*imageinspect.Image, error) {
+func (f *fakeInspector) Inspect(_ context.Context, ref string, p *imageinspect.Platform, opts ...imageinspect.InspectOption) (*imageinspect.Image, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, ref)
+	f.options = append(f.options, len(opts))
 	platform := "any"
 	if p != nil {
 		platform = p.String()
@@ -137,7 +139,7 @@ type blockingInspector struct {
 	deadline []bool // per lookup: whether its context had a deadline
 }
 
-func (b *blockingInspector) Inspect(ctx context.Context, ref string, _ *imageinspect.Platform) (*imageinspect.Image, error) {
+func (b *blockingInspector) Inspect(ctx context.Context, ref string, _ *imageinspect.Platform, _ ...imageinspect.InspectOption) (*imageinspect.Image, error) {
 	_, hasDeadline := ctx.Deadline()
 	b.mu.Lock()
 	b.inFlight++
@@ -204,42 +206,44 @@ func archAffinity(archs ...string) corev1.PodSpec {
 	}}}
 }
 
-// optionInspector is a fakeInspector that takes per-inspection options.
-type optionInspector struct {
-	fakeInspector
-	options []int // number of options per call
+// keychains is a KeychainSource that gives kc, or fails with err.
+type keychains struct {
+	kc  authn.Keychain
+	err error
 }
 
-func (f *optionInspector) InspectWith(ctx context.Context, ref string, p *imageinspect.Platform, opts ...imageinspect.InspectOption) (*imageinspect.Image, error) {
-	f.mu.Lock()
-	f.options = append(f.options, len(opts))
-	f.mu.Unlock()
-	return f.Inspect(ctx, ref, p)
+func (k keychains) Keychain(context.Context, string, *corev1.PodSpec) (authn.Keychain, error) {
+	return k.kc, k.err
 }
 
-func TestAnalyzeWithKeychain(t *testing.T) {
+func TestAnalyzePod(t *testing.T) {
 	spec := &corev1.PodSpec{Containers: []corev1.Container{{Name: "zk", Image: "zookeeper:3.4.13"}}}
-	images := map[string]*imageinspect.Image{"zookeeper:3.4.13": image("sha256:zk", "/data")}
-	kc := authn.NewMultiKeychain()
-
-	t.Run("the keychain reaches an inspector that takes options", func(t *testing.T) {
-		in := &optionInspector{fakeInspector: fakeInspector{images: images}}
-		res := New(in).AnalyzeWith(context.Background(), spec, WithKeychain(kc))
-		if len(res.Findings) != 1 || !reflect.DeepEqual(in.options, []int{1}) {
-			t.Errorf("findings %v, options per call %v; want 1 finding and [1]", res.Findings, in.options)
-		}
-	})
-	t.Run("Analyze passes none", func(t *testing.T) {
-		in := &optionInspector{fakeInspector: fakeInspector{images: images}}
-		New(in).Analyze(context.Background(), spec)
-		if len(in.options) != 0 || len(in.calls) != 1 {
-			t.Errorf("InspectWith calls %v, Inspect calls %v; want Inspect only", in.options, in.calls)
-		}
-	})
-	t.Run("an inspector without options still answers", func(t *testing.T) {
-		in := &fakeInspector{images: images}
-		if res := New(in).AnalyzeWith(context.Background(), spec, WithKeychain(kc)); len(res.Findings) != 1 {
-			t.Errorf("findings = %v, want 1", res.Findings)
-		}
-	})
+	forbidden := errors.New(`reading pull secret ns/regcred: secrets "regcred" is forbidden`)
+	tests := []struct {
+		name        string
+		secrets     KeychainSource
+		opts        []AnalyzeOption
+		wantOptions int // passed to the Inspector
+		wantErr     error
+	}{
+		{name: "no source: the Inspector's own credentials", wantOptions: 0},
+		{name: "the pod's keychain", secrets: keychains{kc: authn.NewMultiKeychain()}, wantOptions: 1},
+		{name: "the pod's keychain and a tenant", secrets: keychains{kc: authn.NewMultiKeychain()}, opts: []AnalyzeOption{ForTenant("ns")}, wantOptions: 2},
+		{name: "unreadable secrets: read with the Inspector's own, saying why", secrets: keychains{err: forbidden}, wantOptions: 0, wantErr: forbidden},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := &fakeInspector{images: map[string]*imageinspect.Image{"zookeeper:3.4.13": image("sha256:zk", "/data")}}
+			res := New(in).AnalyzePod(context.Background(), "ns", spec, tt.secrets, tt.opts...)
+			if len(res.Findings) != 1 || len(res.Errors) != 0 {
+				t.Errorf("findings %v, errors %v; want /data and no error", res.Findings, res.Errors)
+			}
+			if !reflect.DeepEqual(in.options, []int{tt.wantOptions}) {
+				t.Errorf("options per call %v, want [%d]", in.options, tt.wantOptions)
+			}
+			if res.CredentialsErr != tt.wantErr {
+				t.Errorf("CredentialsErr = %v, want %v", res.CredentialsErr, tt.wantErr)
+			}
+		})
+	}
 }

@@ -130,7 +130,7 @@ func TestFloodOfAHangingRegistry(t *testing.T) {
 			in := imageinspect.New(imageinspect.WithKeychain(authn.NewMultiKeychain()))
 			a := New(in)
 			cached := podOf(hanging.host + "/hang/cached:1")
-			if res := a.AnalyzeWith(context.Background(), cached, tenantOpts(tt.flooder)...); len(res.Errors) != 0 {
+			if res := a.Analyze(context.Background(), cached, tenantOpts(tt.flooder)...); len(res.Errors) != 0 {
 				t.Fatalf("caching %v", res.Errors)
 			}
 			hanging.mode.Store("hang")
@@ -143,7 +143,7 @@ func TestFloodOfAHangingRegistry(t *testing.T) {
 				for k := range imagesPerPod {
 					images = append(images, fmt.Sprintf("%s/hang/p%d-%d:1", hanging.host, p, k))
 				}
-				wg.Go(func() { a.AnalyzeWith(flood, podOf(images...), tenantOpts(tt.flooder)...) })
+				wg.Go(func() { a.Analyze(flood, podOf(images...), tenantOpts(tt.flooder)...) })
 			}
 			waiting := floodPods*imagesPerPod - tt.floodSlots
 			waitFor(t, "the flood to hold every slot it can", func() bool {
@@ -153,7 +153,7 @@ func TestFloodOfAHangingRegistry(t *testing.T) {
 			t.Run("another tenant's pod on a healthy registry is checked", func(t *testing.T) {
 				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 				defer cancel()
-				res := a.AnalyzeWith(ctx, podOf(victims...), tenantOpts(tt.victim)...)
+				res := a.Analyze(ctx, podOf(victims...), tenantOpts(tt.victim)...)
 				if len(res.Errors) != 0 || len(res.Findings) != imagesPerPod {
 					t.Errorf("errors %v, %d findings; want none and %d", res.Errors, len(res.Findings), imagesPerPod)
 				}
@@ -161,7 +161,7 @@ func TestFloodOfAHangingRegistry(t *testing.T) {
 			t.Run("a cached image of the hanging registry needs no slot", func(t *testing.T) {
 				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 				defer cancel()
-				res := a.AnalyzeWith(ctx, cached, tenantOpts(tt.flooder)...)
+				res := a.Analyze(ctx, cached, tenantOpts(tt.flooder)...)
 				if len(res.Errors) != 0 || len(res.Findings) != 1 {
 					t.Errorf("errors %v, findings %v; want the cached /data finding", res.Errors, res.Findings)
 				}
@@ -169,7 +169,7 @@ func TestFloodOfAHangingRegistry(t *testing.T) {
 			t.Run("the flooder's own new lookup", func(t *testing.T) {
 				ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 				defer cancel()
-				res := a.AnalyzeWith(ctx, podOf(healthy.host+"/team/mine:1"), tenantOpts(tt.flooder)...)
+				res := a.Analyze(ctx, podOf(healthy.host+"/team/mine:1"), tenantOpts(tt.flooder)...)
 				waited := len(res.Errors) == 1 && strings.Contains(res.Errors[0].Error(), "lookup slots of tenant")
 				if waited != tt.flooderWaits || (!waited && len(res.Errors) != 0) {
 					t.Errorf("errors %v; want a wait in the flooder's queue: %v", res.Errors, tt.flooderWaits)

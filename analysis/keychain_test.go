@@ -54,11 +54,11 @@ func TestAnalyzeWithKeychainReadsPrivateImages(t *testing.T) {
 	if res := a.Analyze(context.Background(), spec); len(res.Errors) != 1 || !errors.Is(res.Errors[0], imageinspect.ErrUnauthorized) {
 		t.Fatalf("without the pod's keychain: errors %v, want one ErrUnauthorized", res.Errors)
 	}
-	res := a.AnalyzeWith(context.Background(), spec, WithKeychain(hostKeychain{host: host, pass: "right"}))
+	res := a.Analyze(context.Background(), spec, WithKeychain(hostKeychain{host: host, pass: "right"}))
 	if len(res.Errors) != 0 || len(res.Findings) != 1 || res.Findings[0].Path != "/data" {
 		t.Errorf("with it: findings %v, errors %v; want the /data finding", res.Findings, res.Errors)
 	}
-	res = a.AnalyzeWith(context.Background(), spec, WithKeychain(hostKeychain{host: host, pass: "wrong"}))
+	res = a.Analyze(context.Background(), spec, WithKeychain(hostKeychain{host: host, pass: "wrong"}))
 	if len(res.Errors) != 1 || !errors.Is(res.Errors[0], imageinspect.ErrUnauthorized) {
 		t.Errorf("with a wrong password after a success: errors %v, want ErrUnauthorized, not the cached answer", res.Errors)
 	}

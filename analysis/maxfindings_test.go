@@ -27,7 +27,7 @@ func TestMaxFindingsBuildsSomeAndCountsTheRest(t *testing.T) {
 		{"over the findings", []AnalyzeOption{MaxFindings(100)}, 15, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			res := New(inspector).AnalyzeWith(context.Background(), spec, tc.opts...)
+			res := New(inspector).Analyze(context.Background(), spec, tc.opts...)
 			if len(res.Findings) != tc.built || res.FindingsOmitted != tc.omitted {
 				t.Errorf("%d findings and %d omitted, want %d and %d", len(res.Findings), res.FindingsOmitted, tc.built, tc.omitted)
 			}

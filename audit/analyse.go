@@ -16,27 +16,12 @@ import (
 // is done, the groups not started are errors, never clean.
 func analyse(ctx context.Context, analyzer *analysis.Analyzer, groups []*group, opts Options) {
 	started := analysis.ForEach(ctx, len(groups), opts.Concurrency, opts.Progress, func(i int) {
-		analyseGroup(ctx, analyzer, groups[i], opts.Keychains)
+		g := groups[i]
+		g.result = analyzer.AnalyzePod(ctx, g.workload.Namespace, g.spec, opts.Keychains)
 	})
 	for _, g := range groups[started:] {
 		g.result = analysis.Skipped(g.spec, context.Cause(ctx))
 	}
-}
-
-func analyseGroup(ctx context.Context, analyzer *analysis.Analyzer, g *group, keychains KeychainSource) {
-	if keychains == nil {
-		g.result = analyzer.Analyze(ctx, g.spec)
-		return
-	}
-	kc, err := keychains.Keychain(ctx, g.workload.Namespace, g.spec)
-	if err != nil {
-		// Public images and those the analyzer's own credentials reach can
-		// still be read; the others' errors will say why they were not.
-		g.credentialsErr = err
-		g.result = analyzer.Analyze(ctx, g.spec)
-		return
-	}
-	g.result = analyzer.AnalyzeWith(ctx, g.spec, analysis.WithKeychain(kc))
 }
 
 type findingKey struct {
@@ -115,8 +100,8 @@ func imageProblems(groups []*group) []Problem {
 	for _, g := range groups {
 		for _, e := range g.result.Errors {
 			msg := e.Error()
-			if g.credentialsErr != nil {
-				msg += fmt.Sprintf(" (read without the pod's pull secrets: %v)", g.credentialsErr)
+			if g.result.CredentialsErr != nil {
+				msg += fmt.Sprintf(" (read without the pod's pull secrets: %v)", g.result.CredentialsErr)
 			}
 			out = appendOnce(out, seen, Problem{Namespace: g.workload.Namespace, Problem: report.Problem{
 				Kind: g.workload.Kind, Name: g.workload.Name,
@@ -134,10 +119,10 @@ func credentialNotes(groups []*group) []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, g := range groups {
-		if g.credentialsErr == nil {
+		if g.result.CredentialsErr == nil {
 			continue
 		}
-		note := fmt.Sprintf("pull secrets not read, images read with volumeguard's own credentials: %v", g.credentialsErr)
+		note := fmt.Sprintf("pull secrets not read, images read with volumeguard's own credentials: %v", g.result.CredentialsErr)
 		if !seen[note] {
 			seen[note] = true
 			out = append(out, note)

@@ -19,10 +19,10 @@ type group struct {
 	pods     int
 	nodes    map[string]bool
 
+	// result says, in CredentialsErr, why the pods' pull secrets could not
+	// be read; the images were then read with the analyzer's own
+	// credentials.
 	result analysis.Result
-	// credentialsErr is why the pods' pull secrets could not be read; the
-	// images were then read with the analyzer's own credentials.
-	credentialsErr error
 }
 
 type groupKey struct {

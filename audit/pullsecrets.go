@@ -13,6 +13,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	corev1listers "k8s.io/client-go/listers/core/v1"
 
+	"github.com/volumeguard/volumeguard/analysis"
 	"github.com/volumeguard/volumeguard/pullsecrets"
 )
 
@@ -22,7 +23,7 @@ import (
 // Secrets and ServiceAccounts that pods name, with a GET each, once per run,
 // instead of listing every Secret of the cluster; that needs only "get".
 // opts are pullsecrets' (WithFallback, WithLogger).
-func PullSecrets(client kubernetes.Interface, opts ...pullsecrets.Option) KeychainSource {
+func PullSecrets(client kubernetes.Interface, opts ...pullsecrets.Option) analysis.KeychainSource {
 	// The docker config is read once a minute at most, not on every Resolve.
 	own := pullsecrets.WithFallback(pullsecrets.CachedKeychain(authn.DefaultKeychain, time.Minute, time.Now))
 	return &secretKeychains{

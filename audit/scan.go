@@ -28,7 +28,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -48,15 +47,9 @@ type Options struct {
 	Concurrency int
 	// Keychains gives the credentials a pod's images are read with
 	// (PullSecrets); nil reads every image with the analyzer's own.
-	Keychains KeychainSource
+	Keychains analysis.KeychainSource
 	// Progress, when set, is called as pod specs finish: done of total.
 	Progress func(done, total int)
-}
-
-// KeychainSource gives the credentials of a pod's images;
-// *pullsecrets.Source and PullSecrets are ones.
-type KeychainSource interface {
-	Keychain(ctx context.Context, namespace string, spec *corev1.PodSpec) (authn.Keychain, error)
 }
 
 // pageSize is kubectl's chunk size: the API server answers each page

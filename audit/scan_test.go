@@ -29,7 +29,7 @@ type fakeInspector struct {
 	calls  []string
 }
 
-func (f *fakeInspector) Inspect(_ context.Context, ref string, _ *imageinspect.Platform) (*imageinspect.Image, error) {
+func (f *fakeInspector) Inspect(_ context.Context, ref string, _ *imageinspect.Platform, _ ...imageinspect.InspectOption) (*imageinspect.Image, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, ref)

@@ -22,7 +22,7 @@ type fakeInspector struct {
 	onCall func(ref string)
 }
 
-func (f *fakeInspector) Inspect(ctx context.Context, ref string, _ *imageinspect.Platform) (*imageinspect.Image, error) {
+func (f *fakeInspector) Inspect(ctx context.Context, ref string, _ *imageinspect.Platform, _ ...imageinspect.InspectOption) (*imageinspect.Image, error) {
 	if f.onCall != nil {
 		f.onCall(ref)
 	}

@@ -14,14 +14,14 @@ func TestCircuitPerTenant(t *testing.T) {
 	shared := startHostile(t, hangSlow)
 	pushApps(t, shared.host, "app:1", "slow/app:1")
 	in := newTestInspector(WithCircuitBreaker(1, time.Minute))
-	_, err := in.InspectWith(shortContext(t), shared.host+"/slow/app:1", nil, ForTenant("attacker"))
+	_, err := in.Inspect(shortContext(t), shared.host+"/slow/app:1", nil, ForTenant("attacker"))
 	assertErr(t, err, ErrTimeout)
 	failed(t, in, 1)
 
-	_, err = in.InspectWith(context.Background(), shared.host+"/app:1", nil, ForTenant("attacker"))
+	_, err = in.Inspect(context.Background(), shared.host+"/app:1", nil, ForTenant("attacker"))
 	assertErr(t, err, ErrUnavailable, "circuit open")
 	for _, tenant := range []string{"victim", ""} {
-		if _, err := in.InspectWith(context.Background(), shared.host+"/app:1", nil, ForTenant(tenant)); err != nil {
+		if _, err := in.Inspect(context.Background(), shared.host+"/app:1", nil, ForTenant(tenant)); err != nil {
 			t.Errorf("tenant %q on the shared host: %v", tenant, err)
 		}
 	}

@@ -120,7 +120,7 @@ func TestTagsAreKeptPerCredentials(t *testing.T) {
 	in := newTestInspector(WithTransport(ct))
 	ref := host + "/private:1"
 	inspect := func(kc authn.Keychain) error {
-		_, err := in.InspectWith(context.Background(), ref, nil, UsingKeychain(kc))
+		_, err := in.Inspect(context.Background(), ref, nil, UsingKeychain(kc))
 		return err
 	}
 

@@ -34,7 +34,7 @@ func TestCredentialsStayOutOfLogsAndErrors(t *testing.T) {
 	in := New(WithLogger(logger), WithMetrics(metrics), WithKeychain(staticKeychain{}))
 	var errs []string
 	for _, pass := range []string{testPass, "Wr0ng-Pa55word"} {
-		_, err := in.InspectWith(context.Background(), host+"/private:1", nil, UsingKeychain(staticKeychain{host: host, user: testUser, pass: pass}))
+		_, err := in.Inspect(context.Background(), host+"/private:1", nil, UsingKeychain(staticKeychain{host: host, user: testUser, pass: pass}))
 		if err != nil {
 			errs = append(errs, err.Error())
 		}
@@ -120,7 +120,7 @@ func TestEachMatchingCredentialIsTried(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			refused.Store(0)
-			img, err := newTestInspector().InspectWith(context.Background(), ref, nil, UsingKeychain(tc.keychain))
+			img, err := newTestInspector().Inspect(context.Background(), ref, nil, UsingKeychain(tc.keychain))
 			if tc.ok {
 				if err != nil {
 					t.Fatal(err)
@@ -142,10 +142,10 @@ func TestEachMatchingCredentialIsTried(t *testing.T) {
 
 	t.Run("what several credentials read is not served to the wrong one alone", func(t *testing.T) {
 		in := newTestInspector()
-		if _, err := in.InspectWith(context.Background(), ref, nil, UsingKeychain(multiKeychain{host, []string{"old", testPass}})); err != nil {
+		if _, err := in.Inspect(context.Background(), ref, nil, UsingKeychain(multiKeychain{host, []string{"old", testPass}})); err != nil {
 			t.Fatal(err)
 		}
-		_, err := in.InspectWith(context.Background(), ref, nil, UsingKeychain(multiKeychain{host, []string{"old"}}))
+		_, err := in.Inspect(context.Background(), ref, nil, UsingKeychain(multiKeychain{host, []string{"old"}}))
 		assertErr(t, err, ErrUnauthorized)
 	})
 }

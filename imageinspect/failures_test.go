@@ -41,7 +41,7 @@ func TestFailureTTL(t *testing.T) {
 				if tt.mode == hang {
 					ctx = shortContext(t)
 				}
-				_, err := in.InspectWith(ctx, reg.host+"/"+ref, nil, opts...)
+				_, err := in.Inspect(ctx, reg.host+"/"+ref, nil, opts...)
 				return err
 			}
 			assertErr(t, lookup("app:1", ForTenant("a")), tt.kind)

@@ -153,7 +153,7 @@ func startBackground(t *testing.T) *background {
 }
 
 func (b *background) inspect(in *Inspector, ref string, opts ...InspectOption) {
-	b.wg.Go(func() { in.InspectWith(b.ctx, ref, nil, opts...) })
+	b.wg.Go(func() { in.Inspect(b.ctx, ref, nil, opts...) })
 }
 
 // recordedMetrics keeps what the new callbacks were told.

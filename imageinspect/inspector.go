@@ -78,13 +78,9 @@ func New(opts ...Option) *Inspector {
 // ErrNoMatchingPlatform. A single-manifest image yields one PlatformVolumes
 // whose platform comes from its config, even if it does not match platform:
 // runtimes run single-platform images anyway.
-func (i *Inspector) Inspect(ctx context.Context, ref string, platform *Platform) (*Image, error) {
-	return i.InspectWith(ctx, ref, platform)
-}
-
-// InspectWith is Inspect with per-inspection options (UsingKeychain,
-// ForTenant).
-func (i *Inspector) InspectWith(ctx context.Context, ref string, platform *Platform, opts ...InspectOption) (img *Image, err error) {
+//
+// opts apply to this inspection alone (UsingKeychain, ForTenant).
+func (i *Inspector) Inspect(ctx context.Context, ref string, platform *Platform, opts ...InspectOption) (img *Image, err error) {
 	defer func() { i.opts.metrics.inspected(err) }()
 	var o inspectOptions
 	for _, opt := range opts {

@@ -94,14 +94,14 @@ func TestSlotWaitsEndWithTheContext(t *testing.T) {
 			bg.inspect(in, reg.host+"/held:1", tt.holder...)
 			reg.waitArrived(t, 1)
 
-			_, err := in.InspectWith(shortContext(t), reg.host+"/waiting:1", nil, tt.waiter...)
+			_, err := in.Inspect(shortContext(t), reg.host+"/waiting:1", nil, tt.waiter...)
 			assertErr(t, err, ErrTimeout, tt.says...)
 			if n := reg.manifests.Load(); n != 1 {
 				t.Errorf("%d manifest requests sent, want only the holder's", n)
 			}
 			bg.cancel()
 			reg.setMode(serveOK)
-			_, err = in.InspectWith(context.Background(), reg.host+"/waiting:1", nil, tt.waiter...)
+			_, err = in.Inspect(context.Background(), reg.host+"/waiting:1", nil, tt.waiter...)
 			if remembered := err != nil && strings.Contains(err.Error(), "remembered"); remembered != tt.remembered {
 				t.Errorf("once the slot is free: %v; want remembered: %v", err, tt.remembered)
 			}
@@ -144,7 +144,7 @@ func TestTenantIsolation(t *testing.T) {
 			if tt.short {
 				ctx = shortContext(t)
 			}
-			img, err := in.InspectWith(ctx, reg.host+"/"+tt.ref, nil, ForTenant(tt.tenant))
+			img, err := in.Inspect(ctx, reg.host+"/"+tt.ref, nil, ForTenant(tt.tenant))
 			if tt.kind != nil {
 				assertErr(t, err, tt.kind, `lookup slots of tenant "team-a"`)
 				return

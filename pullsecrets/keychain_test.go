@@ -141,7 +141,7 @@ func TestInspectTriesEachPullSecret(t *testing.T) {
 				t.Fatal(err)
 			}
 			in := imageinspect.New(imageinspect.WithKeychain(staticKeychain{}))
-			_, err = in.InspectWith(context.Background(), host+"/private:1", nil, imageinspect.UsingKeychain(kc))
+			_, err = in.Inspect(context.Background(), host+"/private:1", nil, imageinspect.UsingKeychain(kc))
 			switch {
 			case tc.ok && err != nil:
 				t.Errorf("inspecting with pull secrets %v: %v", tc.secrets, err)

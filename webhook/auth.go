@@ -13,14 +13,7 @@ import (
 	"github.com/volumeguard/volumeguard/pullsecrets"
 )
 
-// KeychainSource gives the registry credentials a pod pulls its images
-// with: *pullsecrets.Source (the pod's imagePullSecrets, its service
-// account's, then the webhook's own).
-type KeychainSource interface {
-	Keychain(ctx context.Context, namespace string, spec *corev1.PodSpec) (authn.Keychain, error)
-}
-
-var _ KeychainSource = (*pullsecrets.Source)(nil)
+var _ analysis.KeychainSource = (*pullsecrets.Source)(nil)
 
 // analyze reads the images of spec, a pod's or a pod template's in
 // namespace, with the credentials its pods would be pulled with.
@@ -29,19 +22,14 @@ var _ KeychainSource = (*pullsecrets.Source)(nil)
 // (analysis.ForTenant): one namespace's slow registry or flood of new images
 // waits in its own queue, never in front of another namespace's pods.
 func (h *Handler) analyze(ctx context.Context, namespace string, spec *corev1.PodSpec) analysis.Result {
-	opts := []analysis.AnalyzeOption{analysis.ForTenant(namespace), analysis.MaxFindings(maxFindingsPerPod)}
-	if h.cfg.Keychains == nil {
-		return h.cfg.Analyzer.AnalyzeWith(ctx, spec, opts...)
+	res := h.cfg.Analyzer.AnalyzePod(ctx, namespace, spec, h.cfg.Keychains, analysis.ForTenant(namespace), analysis.MaxFindings(maxFindingsPerPod))
+	if res.CredentialsErr != nil {
+		// The error names secrets by namespace/name only. The images the
+		// webhook's own credentials could not read are reported as
+		// unreadable like any other.
+		logr.FromContextOrDiscard(ctx).Error(res.CredentialsErr, "reading the pod's pull secrets; using volumeguard's own registry credentials", "namespace", namespace)
 	}
-	kc, err := h.cfg.Keychains.Keychain(ctx, namespace, spec)
-	if err != nil {
-		// The error names secrets by namespace/name only. The webhook's own
-		// credentials may still read the images; those they cannot read
-		// are reported as unreadable like any other.
-		logr.FromContextOrDiscard(ctx).Error(err, "reading the pod's pull secrets; using volumeguard's own registry credentials", "namespace", namespace)
-		return h.cfg.Analyzer.AnalyzeWith(ctx, spec, opts...)
-	}
-	return h.cfg.Analyzer.AnalyzeWith(ctx, spec, append(opts, analysis.WithKeychain(kc))...)
+	return res
 }
 
 // pullSecretsSource returns where pods' registry credentials come from. When

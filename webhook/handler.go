@@ -43,7 +43,7 @@ type HandlerConfig struct {
 	OnRegistryError  RegistryErrorPolicy
 	// Keychains gives each pod's registry credentials (auth.go); nil: the
 	// Inspector's own.
-	Keychains KeychainSource
+	Keychains analysis.KeychainSource
 	// Metrics counts lookups and findings; nil counts into a private,
 	// unexposed set.
 	Metrics *Metrics

@@ -51,7 +51,7 @@ func newFakeInspector() *fakeInspector {
 	}}
 }
 
-func (f *fakeInspector) Inspect(ctx context.Context, ref string, _ *imageinspect.Platform) (*imageinspect.Image, error) {
+func (f *fakeInspector) Inspect(ctx context.Context, ref string, _ *imageinspect.Platform, _ ...imageinspect.InspectOption) (*imageinspect.Image, error) {
 	f.mu.Lock()
 	f.calls++
 	f.mu.Unlock()

@@ -65,7 +65,7 @@ func TestRequestCounts(t *testing.T) {
 					errs <- err
 					return
 				}
-				res := analyzer.AnalyzeWith(ctx, spec, analysis.WithKeychain(kc))
+				res := analyzer.Analyze(ctx, spec, analysis.WithKeychain(kc))
 				if len(res.Errors) > 0 {
 					errs <- res.Errors[0]
 				} else if len(res.Findings) != findings {

@@ -93,7 +93,7 @@ func TestPullSecrets(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			res := analyzer.AnalyzeWith(ctx, &tc.spec, analysis.WithKeychain(kc))
+			res := analyzer.Analyze(ctx, &tc.spec, analysis.WithKeychain(kc))
 			if tc.allowed {
 				if len(res.Errors) != 0 || len(res.Findings) != 1 || res.Findings[0].Path != "/var/lib/data" {
 					t.Fatalf("findings %v, errors %v; want the /var/lib/data finding", res.Findings, res.Errors)
@@ -111,7 +111,7 @@ func TestPullSecrets(t *testing.T) {
 	t.Run("pull secrets disabled", func(t *testing.T) {
 		spec := &corev1.PodSpec{ImagePullSecrets: refs("regcred"), Containers: []corev1.Container{{Name: "app", Image: image}}}
 		kc, _ := pullsecrets.Disabled(pullsecrets.WithFallback(authn.NewMultiKeychain())).Keychain(context.Background(), "team-a", spec)
-		res := analyzer.AnalyzeWith(context.Background(), spec, analysis.WithKeychain(kc))
+		res := analyzer.Analyze(context.Background(), spec, analysis.WithKeychain(kc))
 		if len(res.Errors) != 1 {
 			t.Fatalf("errors = %v, want one", res.Errors)
 		}
