@@ -113,9 +113,7 @@ func (i *Inspector) credsFor(ctx context.Context, lk *lookup, repo name.Reposito
 		return s, nil
 	}
 	if lk.own {
-		if v, ok := i.ownCreds.get(key); ok {
-			s = v.(*credSet)
-		}
+		s, _ = i.ownCreds.Get(key)
 	}
 	if s == nil {
 		var err error
@@ -123,7 +121,7 @@ func (i *Inspector) credsFor(ctx context.Context, lk *lookup, repo name.Reposito
 			return nil, err
 		}
 		if lk.own {
-			i.ownCreds.add(key, s, int64(256*len(s.all)), ownCredentialsTTL)
+			i.ownCreds.Add(key, s, int64(256*len(s.all)), ownCredentialsTTL)
 		}
 	}
 	lk.mu.Lock()
@@ -214,9 +212,9 @@ func (i *Inspector) withCreds(ctx context.Context, lk *lookup, repo name.Reposit
 // reads credentials again and authenticates anew.
 func (i *Inspector) forgetCreds(lk *lookup, repo name.Repository, c *creds) {
 	if lk.own {
-		i.ownCreds.remove(repo.Name())
+		i.ownCreds.Remove(repo.Name())
 	}
-	i.transports.remove(transportKey(repo, c))
+	i.transports.Remove(transportKey(repo, c))
 }
 
 // fingerprintFor identifies the credentials a lookup of repo would use, on

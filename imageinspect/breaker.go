@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	ggcrtransport "github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
 // CircuitEvent names what a host's circuit breaker did, for metrics.
@@ -147,7 +147,7 @@ func healthOf(ctx context.Context, err error) (neutral bool, unwell string) {
 	case ErrTimeout:
 		return false, "no answer in time"
 	case ErrUnavailable:
-		var terr *transport.Error
+		var terr *ggcrtransport.Error
 		if errors.As(err, &terr) {
 			return false, fmt.Sprintf("%d %s", terr.StatusCode, http.StatusText(terr.StatusCode))
 		}
@@ -156,7 +156,7 @@ func healthOf(ctx context.Context, err error) (neutral bool, unwell string) {
 		}
 		return false, "unavailable"
 	case nil:
-		var terr *transport.Error
+		var terr *ggcrtransport.Error
 		if errors.As(err, &terr) {
 			return false, "" // an answer, if not the one wanted
 		}

@@ -13,6 +13,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/volumeguard/volumeguard/imageinspect/internal/transport"
 )
 
 func TestTagRevalidation(t *testing.T) {
@@ -155,31 +157,6 @@ func TestTagsAreKeptPerCredentials(t *testing.T) {
 	}
 }
 
-func TestCacheBounds(t *testing.T) {
-	now := time.Unix(0, 0)
-	c := newLRU(100, 3*(entryOverhead+1+10), func() time.Time { return now })
-	for _, k := range []string{"a", "b", "c", "d"} {
-		c.add(k, k, 10, 0)
-	}
-	if _, ok := c.get("a"); ok {
-		t.Error("a survived though the bytes bound holds three entries")
-	}
-	if n, b := c.usage(); n != 3 || b != 3*(entryOverhead+1+10) {
-		t.Errorf("usage = %d entries, %d bytes; want 3 and %d", n, b, 3*(entryOverhead+1+10))
-	}
-	c.add("huge", "x", 1<<20, 0)
-	if _, ok := c.get("huge"); ok {
-		t.Error("an entry larger than the whole cache was stored")
-	}
-	if n, _ := c.usage(); n != 3 {
-		t.Errorf("storing nothing evicted entries: %d left", n)
-	}
-	c.remove("b")
-	if n, b := c.usage(); n != 2 || b != 2*(entryOverhead+1+10) {
-		t.Errorf("after remove: %d entries, %d bytes", n, b)
-	}
-}
-
 func TestMetrics(t *testing.T) {
 	host := startRegistry(t, nil)
 	pushImage(t, host, "app:1", imageSpec{platform: Platform{"linux", "amd64", ""}, volumes: []string{"/data"}})
@@ -238,26 +215,25 @@ func TestMetrics(t *testing.T) {
 
 func TestReason(t *testing.T) {
 	for err, want := range map[error]string{
-		nil:                      "",
-		ErrNotFound:              "not_found",
-		&rateLimitedError{}:      "rate_limited",
-		&notAllowedError{}:       "not_allowed",
-		&digestMismatchError{}:   "digest_mismatch",
-		&redirectError{}:         "redirect_refused",
-		&tooLargeError{}:         "too_large",
-		context.DeadlineExceeded: "timeout",
-		ErrUnavailable:           "unavailable",
-		ErrInvalidReference:      "invalid_reference",
-		http.ErrUseLastResponse:  "other",
-		ErrNoMatchingPlatform:    "no_matching_platform",
-		ErrUnsupportedMediaType:  "unsupported_media_type",
-		ErrUnauthorized:          "unauthorized",
-		ErrTimeout:               "timeout",
-		ErrRedirectRefused:       "redirect_refused",
-		ErrRegistryNotAllowed:    "not_allowed",
-		ErrDigestMismatch:        "digest_mismatch",
-		ErrTooLarge:              "too_large",
-		ErrRateLimited:           "rate_limited",
+		nil:                          "",
+		ErrNotFound:                  "not_found",
+		&transport.NotAllowedError{}: "not_allowed",
+		&digestMismatchError{}:       "digest_mismatch",
+		&transport.TooLargeError{}:   "too_large",
+		&limitError{}:                "too_large",
+		context.DeadlineExceeded:     "timeout",
+		ErrUnavailable:               "unavailable",
+		ErrInvalidReference:          "invalid_reference",
+		http.ErrUseLastResponse:      "other",
+		ErrNoMatchingPlatform:        "no_matching_platform",
+		ErrUnsupportedMediaType:      "unsupported_media_type",
+		ErrUnauthorized:              "unauthorized",
+		ErrTimeout:                   "timeout",
+		ErrRedirectRefused:           "redirect_refused",
+		ErrRegistryNotAllowed:        "not_allowed",
+		ErrDigestMismatch:            "digest_mismatch",
+		ErrTooLarge:                  "too_large",
+		ErrRateLimited:               "rate_limited",
 	} {
 		if got := Reason(err); got != want {
 			t.Errorf("Reason(%v) = %q, want %q", err, got, want)

@@ -10,8 +10,10 @@ import (
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	ggcrtransport "github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/volumeguard/volumeguard/imageinspect/internal/transport"
 )
 
 // manifestAccept lists what a manifest request accepts. Schema 1 is accepted
@@ -51,11 +53,11 @@ func send(ctx context.Context, ep *endpoint, method, url, accept string) (*http.
 	}
 	resp, err := (&http.Client{Transport: ep.rt}).Do(req)
 	if err != nil {
-		return nil, redactError(err)
+		return nil, transport.RedactError(err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		defer resp.Body.Close()
-		return nil, transport.CheckError(resp, http.StatusOK)
+		return nil, ggcrtransport.CheckError(resp, http.StatusOK)
 	}
 	return resp, nil
 }

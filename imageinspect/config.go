@@ -9,6 +9,8 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/volumeguard/volumeguard/imageinspect/internal/transport"
 )
 
 // maxVolumePathBytes bounds one declared VOLUME path: PATH_MAX, the longest
@@ -138,25 +140,25 @@ func countElements(raw []byte) int {
 // config returns what the config described by d declares, from the cache or
 // with one GET of the config blob. ref names the image in errors.
 func (i *Inspector) config(ctx context.Context, lk *lookup, ref name.Reference, d v1.Descriptor) (*configInfo, error) {
-	key := configKey(d.Digest.String())
-	if v, ok := i.cache.get(key); ok {
+	key := d.Digest.String()
+	if c, ok := i.configs.Get(key); ok {
 		i.stats.cacheHits.Add(1)
 		i.opts.metrics.cacheLookup(CacheConfig, true)
-		return v.(*configInfo), nil
+		return c, nil
 	}
 	i.opts.metrics.cacheLookup(CacheConfig, false)
 	doing := fmt.Sprintf("reading config %s of", d.Digest)
 	if d.Size > i.opts.maxConfigBytes {
 		// Refused before asking: the manifest says how big it is.
-		return nil, fmt.Errorf("%s %q: %w", doing, ref.Name(), &tooLargeError{what: "config", size: d.Size, limit: i.opts.maxConfigBytes})
+		return nil, fmt.Errorf("%s %q: %w", doing, ref.Name(), &transport.TooLargeError{What: "config", Size: d.Size, Limit: i.opts.maxConfigBytes})
 	}
 	fp, err := i.fingerprintFor(ctx, lk, ref.Context())
 	if err != nil {
 		return nil, fmt.Errorf("%s %q: %w", doing, ref.Name(), err)
 	}
 	v, err := i.shared(ctx, "config\x00"+d.Digest.String()+"\x00"+fp, func(ctx context.Context) (any, error) {
-		if v, ok := i.cache.get(key); ok {
-			return v, nil // a flight that ended between our miss and now
+		if c, ok := i.configs.Get(key); ok {
+			return c, nil // a flight that ended between our miss and now
 		}
 		return i.fetchConfig(ctx, lk, ref.Context(), d)
 	})
@@ -190,6 +192,6 @@ func (i *Inspector) fetchConfig(ctx context.Context, lk *lookup, repo name.Repos
 			return nil, err
 		}
 	}
-	i.cache.add(configKey(d.Digest.String()), info, info.size(), 0)
+	i.configs.Add(d.Digest.String(), info, info.size(), 0)
 	return info, nil
 }

@@ -2,8 +2,6 @@ package imageinspect
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -11,7 +9,9 @@ import (
 	"net/http"
 	"syscall"
 
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	ggcrtransport "github.com/google/go-containerregistry/pkg/v1/remote/transport"
+
+	"github.com/volumeguard/volumeguard/imageinspect/internal/transport"
 )
 
 // Errors returned by Inspect, usable with errors.Is. They are always wrapped
@@ -22,12 +22,14 @@ var (
 	ErrUnauthorized         = errors.New("unauthorized")
 	ErrUnsupportedMediaType = errors.New("unsupported media type")
 	ErrTimeout              = errors.New("registry timed out")
-	ErrTooLarge             = errors.New("too large")
 	ErrNoMatchingPlatform   = errors.New("no matching platform")
 	ErrInvalidReference     = errors.New("invalid image reference")
+	// ErrTooLarge: a manifest or config over its byte cap, or an image
+	// listing more than is read (VOLUMEs, index entries).
+	ErrTooLarge = transport.ErrTooLarge
 	// ErrRateLimited: the registry answered 429 Too Many Requests and asked
 	// to wait longer than the caller's deadline allows.
-	ErrRateLimited = errors.New("rate-limited by the registry")
+	ErrRateLimited = transport.ErrRateLimited
 	// ErrUnavailable: the registry failed (5xx), reset or refused the
 	// connection, or cut a response short, on every attempt.
 	ErrUnavailable = errors.New("registry unavailable")
@@ -36,9 +38,9 @@ var (
 	// ErrRegistryNotAllowed: the registry is outside the allowed registries,
 	// inside the denied ones, or resolves to a blocked address (link-local,
 	// cloud metadata). Nothing was sent to it.
-	ErrRegistryNotAllowed = errors.New("registry not allowed")
+	ErrRegistryNotAllowed = transport.ErrRegistryNotAllowed
 	// ErrRedirectRefused: a redirect loop, or more redirects than allowed.
-	ErrRedirectRefused = errors.New("redirect refused")
+	ErrRedirectRefused = transport.ErrRedirectRefused
 	// ErrCertificate: the registry's TLS certificate does not verify.
 	ErrCertificate = errors.New("registry certificate not trusted")
 )
@@ -110,12 +112,12 @@ func classify(ctx context.Context, err error, registry string) (kind error, hint
 	if isTimeout(ctx, err) {
 		return ErrTimeout, fmt.Sprintf("%s did not answer in time; retry later or check network access to it", registry)
 	}
-	if certificateProblem(err) {
+	if transport.CertificateProblem(err) {
 		return ErrCertificate, fmt.Sprintf("the certificate of %s does not verify; add its CA (--registry-ca-file) or, for a test registry, mark it insecure (--insecure-registry)", registry)
 	}
 	// Checked after certificates: a loopback registry is also tried over
 	// plain HTTP, whose 400 would hide why HTTPS failed.
-	var terr *transport.Error
+	var terr *ggcrtransport.Error
 	if errors.As(err, &terr) {
 		return classifyStatus(terr, registry)
 	}
@@ -125,24 +127,24 @@ func classify(ctx context.Context, err error, registry string) (kind error, hint
 	return nil, ""
 }
 
-func classifyStatus(terr *transport.Error, registry string) (error, string) {
+func classifyStatus(terr *ggcrtransport.Error, registry string) (error, string) {
 	switch {
 	case terr.StatusCode == http.StatusUnauthorized || terr.StatusCode == http.StatusForbidden ||
-		hasCode(terr, transport.UnauthorizedErrorCode, transport.DeniedErrorCode):
+		hasCode(terr, ggcrtransport.UnauthorizedErrorCode, ggcrtransport.DeniedErrorCode):
 		// Docker Hub answers 401 for repositories that do not exist too.
 		return ErrUnauthorized, fmt.Sprintf("check imagePullSecrets or docker login credentials for %s, and that the repository exists", registry)
 	case terr.StatusCode == http.StatusNotFound ||
-		hasCode(terr, transport.ManifestUnknownErrorCode, transport.NameUnknownErrorCode, transport.BlobUnknownErrorCode):
+		hasCode(terr, ggcrtransport.ManifestUnknownErrorCode, ggcrtransport.NameUnknownErrorCode, ggcrtransport.BlobUnknownErrorCode):
 		return ErrNotFound, "check the image name, tag or digest, and that it was pushed"
-	case terr.StatusCode == http.StatusTooManyRequests || hasCode(terr, transport.TooManyRequestsErrorCode):
+	case terr.StatusCode == http.StatusTooManyRequests || hasCode(terr, ggcrtransport.TooManyRequestsErrorCode):
 		return ErrRateLimited, fmt.Sprintf("%s rate-limited the request; retry later, or use a mirror or credentials with a higher limit", registry)
-	case terr.StatusCode >= 500 || hasCode(terr, transport.UnavailableErrorCode):
+	case terr.StatusCode >= 500 || hasCode(terr, ggcrtransport.UnavailableErrorCode):
 		return ErrUnavailable, fmt.Sprintf("%s answered %d %s on every attempt; retry later", registry, terr.StatusCode, http.StatusText(terr.StatusCode))
 	}
 	return nil, ""
 }
 
-func hasCode(terr *transport.Error, codes ...transport.ErrorCode) bool {
+func hasCode(terr *ggcrtransport.Error, codes ...ggcrtransport.ErrorCode) bool {
 	for _, d := range terr.Errors {
 		for _, c := range codes {
 			if d.Code == c {
@@ -163,18 +165,6 @@ func isTimeout(ctx context.Context, err error) bool {
 	return errors.As(err, &nerr) && nerr.Timeout()
 }
 
-// certificateProblem reports whether err is a certificate that will not
-// verify (unknown authority, wrong host name, expired...).
-func certificateProblem(err error) bool {
-	var (
-		unknownCA x509.UnknownAuthorityError
-		hostname  x509.HostnameError
-		invalid   x509.CertificateInvalidError
-		verify    *tls.CertificateVerificationError
-	)
-	return errors.As(err, &unknownCA) || errors.As(err, &hostname) || errors.As(err, &invalid) || errors.As(err, &verify)
-}
-
 // networkFailure says in words what went wrong on the wire, or "".
 func networkFailure(err error) string {
 	var opErr *net.OpError
@@ -192,3 +182,35 @@ func networkFailure(err error) string {
 	}
 	return ""
 }
+
+// limitError is content listing more than volumeguard reads (VOLUMEs of a
+// config, entries of an index); it is ErrTooLarge for errors.Is, so that
+// the metrics reasons stay one fixed set.
+type limitError struct{ msg string }
+
+func (e *limitError) Error() string { return e.msg }
+
+func (e *limitError) Is(target error) bool { return target == ErrTooLarge }
+
+// unsupportedError says which media type was refused and what to do.
+func unsupportedError(doing, ref, mediaType string) error {
+	if isSchema1(mediaType) {
+		return fmt.Errorf("%s %q: %w: %s is the deprecated Docker image manifest v2 schema 1, which no current runtime pulls; rebuild and push the image with a current client (docker, buildah, kaniko)", doing, ref, ErrUnsupportedMediaType, mediaType)
+	}
+	if mediaType == "" {
+		mediaType = "no media type"
+	}
+	return fmt.Errorf("%s %q: %w: %s is not a container image manifest or index", doing, ref, ErrUnsupportedMediaType, mediaType)
+}
+
+// digestMismatchError is content that does not hash to its name.
+type digestMismatchError struct {
+	what      string // "manifest", "config"
+	want, got string
+}
+
+func (e *digestMismatchError) Error() string {
+	return fmt.Sprintf("%s digest mismatch: the registry sent content hashing to %s, not %s (a broken registry, proxy or cache, or tampering)", e.what, e.got, e.want)
+}
+
+func (e *digestMismatchError) Is(target error) bool { return target == ErrDigestMismatch }

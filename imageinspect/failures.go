@@ -13,7 +13,7 @@ import (
 // names fails.
 const (
 	maxRememberedFailures     = 4096
-	maxRememberedFailureBytes = 4 * mib
+	maxRememberedFailureBytes = 4 << 20
 )
 
 // inspectRemembering is inspect, answered with the failure of the same
@@ -32,15 +32,15 @@ func (i *Inspector) inspectRemembering(ctx context.Context, lk *lookup, r name.R
 		want = platform.String()
 	}
 	key := "failed\x00" + r.Name() + "\x00" + want + "\x00" + fp + "\x00" + tenantName(ctx)
-	v, ok := i.failures.get(key)
+	failed, ok := i.failures.Get(key)
 	i.opts.metrics.cacheLookup(CacheFailure, ok)
 	if ok {
 		i.stats.failureHits.Add(1)
-		return nil, fmt.Errorf("%w (remembered: the same lookup failed less than %s ago)", v.(error), i.opts.failureTTL)
+		return nil, fmt.Errorf("%w (remembered: the same lookup failed less than %s ago)", failed, i.opts.failureTTL)
 	}
 	img, err := i.inspect(ctx, lk, r, platform)
 	if err != nil && transient(err) {
-		i.failures.add(key, err, int64(len(err.Error())), i.opts.failureTTL)
+		i.failures.Add(key, err, int64(len(err.Error())), i.opts.failureTTL)
 	}
 	return img, err
 }

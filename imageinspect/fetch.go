@@ -29,17 +29,9 @@ type tagEntry struct {
 // digest, configs by digest alone: content-addressed, they are shared by
 // every caller (a config is only asked for after a manifest naming it was
 // read from the asking repository).
-func tagKey(ref name.Reference, fp string) string { return "tag\x00" + ref.Name() + "\x00" + fp }
+func tagKey(ref name.Reference, fp string) string { return ref.Name() + "\x00" + fp }
 
-func notFoundKey(ref name.Reference, fp string) string {
-	return "notfound\x00" + ref.Name() + "\x00" + fp
-}
-
-func manifestKey(repo name.Repository, digest string) string {
-	return "manifest\x00" + repo.Name() + "@" + digest
-}
-
-func configKey(d string) string { return "config\x00" + d }
+func manifestKey(repo name.Repository, digest string) string { return repo.Name() + "@" + digest }
 
 // manifest returns the manifest ref points to, from the caches or the registry.
 func (i *Inspector) manifest(ctx context.Context, lk *lookup, ref name.Reference) (*manifest, error) {
@@ -62,33 +54,33 @@ func (i *Inspector) resolveManifest(ctx context.Context, lk *lookup, ref name.Re
 	if d, ok := ref.(name.Digest); ok {
 		return i.byDigest(ctx, lk, ref.Context(), d.DigestStr(), fp)
 	}
-	v, expired, ok := i.cache.peek(tagKey(ref, fp))
+	t, expired, ok := i.tags.Peek(tagKey(ref, fp))
 	i.opts.metrics.cacheLookup(CacheTag, ok && !expired)
 	switch {
 	case ok && !expired:
-		return i.byDigest(ctx, lk, ref.Context(), v.(tagEntry).digest, fp)
+		return i.byDigest(ctx, lk, ref.Context(), t.digest, fp)
 	case ok:
-		return i.revalidate(ctx, lk, ref, v.(tagEntry), fp)
+		return i.revalidate(ctx, lk, ref, t, fp)
 	}
 	return i.byTag(ctx, lk, ref, fp)
 }
 
 // byDigest returns the manifest digest names, cached or with one GET.
 func (i *Inspector) byDigest(ctx context.Context, lk *lookup, repo name.Repository, digest, fp string) (*manifest, error) {
-	if v, ok := i.cache.get(manifestKey(repo, digest)); ok {
+	if m, ok := i.manifests.Get(manifestKey(repo, digest)); ok {
 		i.stats.cacheHits.Add(1)
 		i.opts.metrics.cacheLookup(CacheManifest, true)
-		return v.(*manifest), nil
+		return m, nil
 	}
 	i.opts.metrics.cacheLookup(CacheManifest, false)
 	ref := repo.Digest(digest)
-	if err := i.notFound(ref, fp); err != nil {
+	if err := i.knownNotFound(ref, fp); err != nil {
 		return nil, err
 	}
 	v, err := i.shared(ctx, "get\x00"+ref.Name()+"\x00"+fp, func(ctx context.Context) (any, error) {
 		// A flight that ended between our cache miss and now filled it.
-		if v, ok := i.cache.get(manifestKey(repo, digest)); ok {
-			return v, nil
+		if m, ok := i.manifests.Get(manifestKey(repo, digest)); ok {
+			return m, nil
 		}
 		return i.fetchManifest(ctx, lk, ref, fp)
 	})
@@ -100,10 +92,10 @@ func (i *Inspector) byDigest(ctx context.Context, lk *lookup, repo name.Reposito
 
 // byTag GETs the manifest a tag points to, once for concurrent callers.
 func (i *Inspector) byTag(ctx context.Context, lk *lookup, ref name.Reference, fp string) (*manifest, error) {
-	if err := i.notFound(ref, fp); err != nil {
+	if err := i.knownNotFound(ref, fp); err != nil {
 		return nil, err
 	}
-	v, err := i.shared(ctx, "get\x00"+tagKey(ref, fp), func(ctx context.Context) (any, error) {
+	v, err := i.shared(ctx, "get\x00tag\x00"+tagKey(ref, fp), func(ctx context.Context) (any, error) {
 		if m := i.cachedTag(ref, fp); m != nil {
 			return m, nil
 		}
@@ -117,9 +109,9 @@ func (i *Inspector) byTag(ctx context.Context, lk *lookup, ref name.Reference, f
 
 // cachedTag returns the manifest of a fresh tag entry, if both are cached.
 func (i *Inspector) cachedTag(ref name.Reference, fp string) *manifest {
-	if t, ok := i.cache.get(tagKey(ref, fp)); ok {
-		if m, ok := i.cache.get(manifestKey(ref.Context(), t.(tagEntry).digest)); ok {
-			return m.(*manifest)
+	if t, ok := i.tags.Get(tagKey(ref, fp)); ok {
+		if m, ok := i.manifests.Get(manifestKey(ref.Context(), t.digest)); ok {
+			return m
 		}
 	}
 	return nil
@@ -129,9 +121,9 @@ func (i *Inspector) cachedTag(ref name.Reference, fp string) *manifest {
 // Unchanged, the cached manifest and config serve: one HEAD, no GET.
 func (i *Inspector) revalidate(ctx context.Context, lk *lookup, ref name.Reference, old tagEntry, fp string) (*manifest, error) {
 	key := tagKey(ref, fp)
-	v, err := i.shared(ctx, "head\x00"+key, func(ctx context.Context) (any, error) {
-		if v, ok := i.cache.get(key); ok {
-			return v.(tagEntry).digest, nil // revalidated by a flight that just ended
+	v, err := i.shared(ctx, "head\x00tag\x00"+key, func(ctx context.Context) (any, error) {
+		if t, ok := i.tags.Get(key); ok {
+			return t.digest, nil // revalidated by a flight that just ended
 		}
 		var digest string
 		err := i.onHosts(ctx, lk, ref.Context(), func(ctx context.Context, ep *endpoint) error {
@@ -140,7 +132,7 @@ func (i *Inspector) revalidate(ctx context.Context, lk *lookup, ref name.Referen
 			return err
 		})
 		if err == nil && digest != "" {
-			i.cache.add(key, tagEntry{digest: digest, confirmed: i.opts.now()}, tagEntrySize, i.opts.tagTTL)
+			i.tags.Add(key, tagEntry{digest: digest, confirmed: i.opts.now()}, tagEntrySize, i.opts.tagTTL)
 		}
 		return digest, err
 	})
@@ -149,7 +141,7 @@ func (i *Inspector) revalidate(ctx context.Context, lk *lookup, ref name.Referen
 	case err == nil && v.(string) != "":
 		return i.byDigest(ctx, lk, ref.Context(), v.(string), fp)
 	case kind == ErrNotFound:
-		i.cache.remove(key)
+		i.tags.Remove(key)
 		i.rememberNotFound(ref, fp, err)
 		return nil, err
 	case kind == ErrUnavailable || kind == ErrTimeout || kind == ErrRateLimited:
@@ -158,13 +150,13 @@ func (i *Inspector) revalidate(ctx context.Context, lk *lookup, ref name.Referen
 		age := i.opts.now().Sub(old.confirmed)
 		left := i.opts.maxStale - (age - i.opts.tagTTL)
 		if left <= 0 {
-			i.cache.remove(key)
+			i.tags.Remove(key)
 			return nil, fmt.Errorf("%w (the registry last confirmed the tag %s ago; an expired tag is served for at most %s while revalidating it fails)",
 				err, age.Round(time.Second), i.opts.maxStale)
 		}
 		i.stats.staleServed.Add(1)
 		i.log.V(1).Info("serving an expired tag: revalidating it failed", "reference", ref.Name(), "reason", kind.Error())
-		i.cache.extendExpired(key, old, min(staleRetryAfter, i.opts.tagTTL, left))
+		i.tags.ExtendExpired(key, min(staleRetryAfter, i.opts.tagTTL, left), func(t tagEntry) bool { return t == old })
 		return i.byDigest(ctx, lk, ref.Context(), old.digest, fp)
 	}
 	// The registry did not say (no Docker-Content-Digest, HEAD refused, a
@@ -193,9 +185,9 @@ func (i *Inspector) fetchManifest(ctx context.Context, lk *lookup, ref name.Refe
 		}
 		return nil, err
 	}
-	i.cache.add(manifestKey(ref.Context(), m.digest), m, m.size, 0)
+	i.manifests.Add(manifestKey(ref.Context(), m.digest), m, m.size, 0)
 	if _, byDigest := ref.(name.Digest); !byDigest {
-		i.cache.add(tagKey(ref, fp), tagEntry{digest: m.digest, confirmed: i.opts.now()}, tagEntrySize, i.opts.tagTTL)
+		i.tags.Add(tagKey(ref, fp), tagEntry{digest: m.digest, confirmed: i.opts.now()}, tagEntrySize, i.opts.tagTTL)
 	}
 	return m, nil
 }
@@ -224,22 +216,22 @@ func checkManifest(ref name.Reference, f *fetched) (string, error) {
 	return h.String(), nil
 }
 
-// notFound returns the remembered "not found" answer for ref, if any.
-func (i *Inspector) notFound(ref name.Reference, fp string) error {
+// knownNotFound returns the remembered "not found" answer for ref, if any.
+func (i *Inspector) knownNotFound(ref name.Reference, fp string) error {
 	if i.opts.notFoundTTL <= 0 {
 		return nil
 	}
-	v, ok := i.cache.get(notFoundKey(ref, fp))
+	notFound, ok := i.notFound.Get(tagKey(ref, fp))
 	i.opts.metrics.cacheLookup(CacheNotFound, ok)
 	if !ok {
 		return nil
 	}
 	i.stats.negativeHits.Add(1)
-	return fmt.Errorf("%w (remembered from less than %s ago)", v.(error), i.opts.notFoundTTL)
+	return fmt.Errorf("%w (remembered from less than %s ago)", notFound, i.opts.notFoundTTL)
 }
 
 func (i *Inspector) rememberNotFound(ref name.Reference, fp string, err error) {
 	if i.opts.notFoundTTL > 0 {
-		i.cache.add(notFoundKey(ref, fp), err, int64(len(err.Error())), i.opts.notFoundTTL)
+		i.notFound.Add(tagKey(ref, fp), err, int64(len(err.Error())), i.opts.notFoundTTL)
 	}
 }

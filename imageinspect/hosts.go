@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	ggcrtransport "github.com/google/go-containerregistry/pkg/v1/remote/transport"
+
+	"github.com/volumeguard/volumeguard/imageinspect/internal/transport"
 )
 
 // An authenticated transport (ping done, token held) is reused this long
@@ -116,19 +118,19 @@ func transportKey(repo name.Repository, c *creds) string {
 // only the first time (and once for concurrent callers).
 func (i *Inspector) endpoint(ctx context.Context, h host, c *creds) (*endpoint, error) {
 	key := transportKey(h.repo, c)
-	if v, ok := i.transports.get(key); ok {
-		return &endpoint{repo: h.repo, creds: c, rt: v.(http.RoundTripper)}, nil
+	if rt, ok := i.transports.Get(key); ok {
+		return &endpoint{repo: h.repo, creds: c, rt: rt}, nil
 	}
 	v, err := i.shared(ctx, "auth\x00"+key, func(ctx context.Context) (any, error) {
-		rt, err := transport.NewWithContext(ctx, h.repo.Registry, c.authenticator(), i.stack, []string{h.repo.Scope(transport.PullScope)})
+		rt, err := ggcrtransport.NewWithContext(ctx, h.repo.Registry, c.authenticator(), i.stack, []string{h.repo.Scope(ggcrtransport.PullScope)})
 		if err != nil {
 			return nil, err
 		}
-		i.transports.add(key, rt, 1024, transportTTL)
+		i.transports.Add(key, rt, 1024, transportTTL)
 		return rt, nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("contacting %s: %w", h.repo.RegistryStr(), redactError(err))
+		return nil, fmt.Errorf("contacting %s: %w", h.repo.RegistryStr(), transport.RedactError(err))
 	}
 	return &endpoint{repo: h.repo, creds: c, rt: v.(http.RoundTripper)}, nil
 }

@@ -9,6 +9,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/volumeguard/volumeguard/imageinspect/internal/transport"
 )
 
 // maxPlatformImages bounds the platform images read per index: each costs a
@@ -52,7 +54,7 @@ func (i *Inspector) inspectEntry(ctx context.Context, lk *lookup, ref name.Refer
 	if d.Size > i.opts.maxManifestBytes {
 		// Refused before asking: the index says how big it is.
 		return PlatformVolumes{}, fmt.Errorf("reading %s manifest %s of %q: %w", p, d.Digest, ref.Name(),
-			&tooLargeError{what: "manifest", size: d.Size, limit: i.opts.maxManifestBytes})
+			&transport.TooLargeError{What: "manifest", Size: d.Size, Limit: i.opts.maxManifestBytes})
 	}
 	m, err := i.manifest(ctx, lk, ref.Context().Digest(d.Digest.String()))
 	if err != nil {

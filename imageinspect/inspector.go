@@ -9,6 +9,9 @@ import (
 	"github.com/go-logr/logr"
 	"github.com/google/go-containerregistry/pkg/name"
 	"golang.org/x/sync/singleflight"
+
+	"github.com/volumeguard/volumeguard/imageinspect/internal/transport"
+	"github.com/volumeguard/volumeguard/internal/lru"
 )
 
 // PlatformVolumes is what one platform's image config declares.
@@ -34,38 +37,48 @@ type Image struct {
 // Inspector reads declared volumes from registries. It caches what it reads
 // and is safe for concurrent use; make one and share it.
 type Inspector struct {
-	opts       *options
-	log        logr.Logger
-	stack      http.RoundTripper // to registries, below authentication
-	cache      *lru              // tags, manifests, configs, "not found"
-	transports *lru              // authenticated transports by repository and credentials
-	ownCreds   *lru              // what the Inspector's own keychain resolved
+	opts  *options
+	log   logr.Logger
+	stack http.RoundTripper // to registries, below authentication
+	// What was read, bounded together (WithCacheSize): tags, manifests and
+	// configs, and "not found" answers.
+	tags       lru.Cache[tagEntry]
+	manifests  lru.Cache[*manifest]
+	configs    lru.Cache[*configInfo]
+	notFound   lru.Cache[error]
+	transports lru.Cache[http.RoundTripper] // authenticated, by repository and credentials
+	ownCreds   lru.Cache[*credSet]          // what the Inspector's own keychain resolved
 	group      singleflight.Group
 	stats      counters
 	hosts      *keyed[*hostGate] // slots per registry host
 	breakers   *keyed[*breaker]  // circuit breaker per registry host and tenant
 	tenants    *keyed[*slots]    // slots per tenant (ForTenant)
-	failures   *lru              // recent transient failures (WithFailureTTL)
+	failures   lru.Cache[error]  // recent transient failures (WithFailureTTL)
 }
 
 // New returns an Inspector configured by opts.
 func New(opts ...Option) *Inspector {
 	o := makeOptions(opts...)
-	base := o.transport
-	if base == nil {
-		base = newHTTPTransport(o)
-	}
+	cache := lru.NewStore(o.cacheSize, o.cacheBytes, o.now)
 	return &Inspector{
-		opts:       o,
-		log:        o.logger,
-		stack:      newStack(o, base),
-		cache:      newLRU(o.cacheSize, o.cacheBytes, o.now),
-		transports: newLRU(1024, 64*mib, o.now),
-		ownCreds:   newLRU(1024, 16*mib, o.now),
+		opts: o,
+		log:  o.logger,
+		stack: transport.New(transport.Config{
+			Base: o.transport, RootCAs: o.network.rootCAs, Insecure: o.insecure, Guard: o.network.guard,
+			MaxRedirects: o.network.maxRedirects, Retry: o.retry,
+			Caps:      transport.BodyCaps{Manifest: o.maxManifestBytes, Config: o.maxConfigBytes},
+			UserAgent: o.userAgent, Now: o.now, Log: o.logger, OnRequest: o.metrics.Request,
+		}),
+		tags:       lru.In[tagEntry](cache, "tag"),
+		manifests:  lru.In[*manifest](cache, "manifest"),
+		configs:    lru.In[*configInfo](cache, "config"),
+		notFound:   lru.In[error](cache, "notfound"),
+		transports: lru.New[http.RoundTripper](1024, 64<<20, o.now),
+		ownCreds:   lru.New[*credSet](1024, 16<<20, o.now),
 		hosts:      newHostGates(o),
 		breakers:   newBreakers(),
 		tenants:    newKeyed(maxIdleTenants, func() *slots { return newSlots(o.tenantConcurrency) }),
-		failures:   newLRU(maxRememberedFailures, maxRememberedFailureBytes, o.now),
+		failures:   lru.New[error](maxRememberedFailures, maxRememberedFailureBytes, o.now),
 	}
 }
 
@@ -135,7 +148,7 @@ func (i *Inspector) Stats() Stats {
 
 // CacheUsage returns the number of cached entries and their estimated bytes.
 func (i *Inspector) CacheUsage() (entries int, bytes int64) {
-	return i.cache.usage()
+	return i.tags.Usage()
 }
 
 // cloneStrings copies cached slices so that callers cannot change the cache,

@@ -1,10 +1,10 @@
 package imageinspect
 
 import (
-	"net/http"
-	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/volumeguard/volumeguard/imageinspect/internal/transport"
 )
 
 // CacheKind names an Inspector cache for metrics.
@@ -19,13 +19,13 @@ const (
 )
 
 // RequestKind names what an HTTP request to a registry was for.
-type RequestKind string
+type RequestKind = transport.RequestKind
 
 const (
-	RequestManifest     RequestKind = "manifest"      // GET of a manifest or index
-	RequestManifestHead RequestKind = "manifest_head" // HEAD revalidating a tag
-	RequestConfig       RequestKind = "config"        // GET of a config blob (and its redirects)
-	RequestOther        RequestKind = "other"         // pings and token requests
+	RequestManifest     = transport.RequestManifest     // GET of a manifest or index
+	RequestManifestHead = transport.RequestManifestHead // HEAD revalidating a tag
+	RequestConfig       = transport.RequestConfig       // GET of a config blob (and its redirects)
+	RequestOther        = transport.RequestOther        // pings and token requests
 )
 
 // Metrics are callbacks through which an Inspector reports what it does, for
@@ -105,38 +105,4 @@ func (c *counters) snapshot() Stats {
 		CircuitRefusals: c.circuitRefusals.Load(),
 		FailureHits:     c.failureHits.Load(),
 	}
-}
-
-// requestCounter reports every request that goes out on the wire.
-type requestCounter struct {
-	metrics *Metrics
-	inner   http.RoundTripper
-}
-
-func (t *requestCounter) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := t.inner.RoundTrip(req)
-	if t.metrics.Request != nil {
-		code := 0
-		if resp != nil {
-			code = resp.StatusCode
-		}
-		t.metrics.Request(requestKind(req), code)
-	}
-	return resp, err
-}
-
-func requestKind(req *http.Request) RequestKind {
-	first := firstRequest(req)
-	p := first.URL.Path
-	switch {
-	case !strings.HasPrefix(p, "/v2/"):
-		return RequestOther
-	case strings.Contains(p, "/manifests/") && first.Method == http.MethodHead:
-		return RequestManifestHead
-	case strings.Contains(p, "/manifests/"):
-		return RequestManifest
-	case strings.Contains(p, "/blobs/"):
-		return RequestConfig
-	}
-	return RequestOther
 }

@@ -6,6 +6,8 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/google/go-containerregistry/pkg/authn"
+
+	"github.com/volumeguard/volumeguard/imageinspect/internal/transport"
 )
 
 const (
@@ -71,7 +73,7 @@ var defaultBreaker = breakerPolicy{failures: 5, cooldown: 10 * time.Second}
 // its deadline by sleeping. A Retry-After up to 10 s is honoured when the
 // deadline allows (a CLI without deadline waits it); a longer one fails at
 // once, saying when to retry.
-var defaultRetry = retryPolicy{attempts: 3, backoff: 100 * time.Millisecond, maxWait: 10 * time.Second, minLeft: 100 * time.Millisecond}
+var defaultRetry = transport.RetryPolicy{Attempts: 3, Backoff: 100 * time.Millisecond, MaxWait: 10 * time.Second, MinLeft: 100 * time.Millisecond}
 
 // Option configures an Inspector.
 type Option func(*options)
@@ -93,7 +95,7 @@ type options struct {
 	platformJobs     int
 	now              func() time.Time
 	metrics          Metrics
-	retry            retryPolicy
+	retry            transport.RetryPolicy
 	network          networkOptions
 
 	hostConcurrency   int
@@ -268,10 +270,10 @@ func WithCacheBytes(n int64) Option {
 func WithRetries(attempts int, backoff time.Duration) Option {
 	return func(o *options) {
 		if attempts > 0 {
-			o.retry.attempts = attempts
+			o.retry.Attempts = attempts
 		}
 		if backoff > 0 {
-			o.retry.backoff = backoff
+			o.retry.Backoff = backoff
 		}
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/volumeguard/volumeguard/imageinspect/internal/transport"
 )
 
 // Five redirects: registries redirect blobs once (to object storage or a
@@ -21,7 +23,7 @@ type networkOptions struct {
 	rootCAs      *x509.CertPool      // nil: the system's
 	allowed      []registryPattern   // empty: every registry
 	denied       []registryPattern
-	guard        addressGuard
+	guard        transport.Guard
 	maxRedirects int
 }
 
@@ -128,7 +130,7 @@ func WithDeniedRegistries(patterns ...string) Option {
 // must not make the webhook probe its node's metadata service.
 func WithLinkLocalAllowed(allow bool) Option {
 	return func(o *options) {
-		o.network.guard.allowLinkLocal = allow
+		o.network.guard.AllowLinkLocal = allow
 	}
 }
 
@@ -136,7 +138,7 @@ func WithLinkLocalAllowed(allow bool) Option {
 // cluster's service and pod ranges, the API server, ...).
 func WithBlockedNetworks(prefixes ...netip.Prefix) Option {
 	return func(o *options) {
-		o.network.guard.extra = append(o.network.guard.extra, prefixes...)
+		o.network.guard.Blocked = append(o.network.guard.Blocked, prefixes...)
 	}
 }
 

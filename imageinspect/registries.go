@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/volumeguard/volumeguard/imageinspect/internal/transport"
 )
 
 // registryPattern matches registries and repository prefixes
@@ -70,7 +72,7 @@ func (p registryPattern) matches(repo name.Repository) bool {
 func (o *networkOptions) admit(repo name.Repository) error {
 	for _, p := range o.denied {
 		if p.bad || p.matches(repo) {
-			return &notAllowedError{target: repo.Name(), why: fmt.Sprintf("denied by the registry pattern %q", p.raw)}
+			return &transport.NotAllowedError{Target: repo.Name(), Why: fmt.Sprintf("denied by the registry pattern %q", p.raw)}
 		}
 	}
 	if len(o.allowed) == 0 {
@@ -83,5 +85,5 @@ func (o *networkOptions) admit(repo name.Repository) error {
 		}
 		raws = append(raws, fmt.Sprintf("%q", p.raw))
 	}
-	return &notAllowedError{target: repo.Name(), why: "not among the allowed registries (" + strings.Join(raws, ", ") + ")"}
+	return &transport.NotAllowedError{Target: repo.Name(), Why: "not among the allowed registries (" + strings.Join(raws, ", ") + ")"}
 }

@@ -1,10 +1,11 @@
 package pullsecrets
 
 import (
-	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
+
+	"github.com/volumeguard/volumeguard/internal/lru"
 )
 
 // ownCredentialsTTL is how long the webhook's own credentials for a registry
@@ -13,48 +14,40 @@ import (
 // that file is picked up within this time.
 const ownCredentialsTTL = time.Minute
 
-// CachedKeychain remembers what kc resolves per registry for ttl. Only
-// registries are keys: docker config credentials are per registry, never per
-// repository.
+// Registries whose credentials are kept at most: a cluster pulls from a
+// handful, and registries come from pod specs. An authenticator is small:
+// the count binds before the bytes.
+const (
+	maxCachedRegistries = 1024
+	maxCachedBytes      = 1 << 20
+	cachedAuthBytes     = 256
+)
+
+// CachedKeychain remembers what kc resolves per registry for ttl (0 or less:
+// nothing is remembered). Only registries are keys: docker config
+// credentials are per registry, never per repository.
 func CachedKeychain(kc authn.Keychain, ttl time.Duration, now func() time.Time) authn.Keychain {
-	return &cachedKeychain{inner: kc, ttl: ttl, now: now, entries: map[string]cachedAuth{}}
+	if ttl <= 0 {
+		return kc
+	}
+	return &cachedKeychain{inner: kc, ttl: ttl, auths: lru.New[authn.Authenticator](maxCachedRegistries, maxCachedBytes, now)}
 }
 
 type cachedKeychain struct {
 	inner authn.Keychain
 	ttl   time.Duration
-	now   func() time.Time
-
-	mu      sync.Mutex
-	entries map[string]cachedAuth
+	auths lru.Cache[authn.Authenticator] // by registry
 }
-
-type cachedAuth struct {
-	auth    authn.Authenticator
-	expires time.Time
-}
-
-// maxCachedRegistries bounds the map; a cluster pulls from a handful.
-const maxCachedRegistries = 1024
 
 func (c *cachedKeychain) Resolve(r authn.Resource) (authn.Authenticator, error) {
 	key := r.RegistryStr()
-	now := c.now()
-	c.mu.Lock()
-	e, ok := c.entries[key]
-	c.mu.Unlock()
-	if ok && now.Before(e.expires) {
-		return e.auth, nil
+	if auth, ok := c.auths.Get(key); ok {
+		return auth, nil
 	}
 	auth, err := c.inner.Resolve(r)
 	if err != nil {
 		return nil, err
 	}
-	c.mu.Lock()
-	if len(c.entries) >= maxCachedRegistries {
-		c.entries = map[string]cachedAuth{}
-	}
-	c.entries[key] = cachedAuth{auth: auth, expires: now.Add(c.ttl)}
-	c.mu.Unlock()
+	c.auths.Add(key, auth, cachedAuthBytes, c.ttl)
 	return auth, nil
 }

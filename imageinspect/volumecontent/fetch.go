@@ -15,7 +15,7 @@ func (s *Scanner) index(ctx context.Context, layer Layer, scope []string, m *met
 	digest := layer.Digest()
 	for attempt := 0; ; attempt++ {
 		readScope := scope
-		if x, ok := s.cache.get(digest); ok {
+		if x, ok := s.cache.Get(digest); ok {
 			if x.covers(scope) {
 				m.layersCached.Add(1)
 				return x, nil
@@ -102,7 +102,8 @@ func (s *Scanner) read(ctx context.Context, layer Layer, scope []string, m *mete
 	if err := verifier.verify(); err != nil {
 		return nil, err
 	}
-	s.cache.add(layer.Digest(), x)
+	// A complete table is kept rather than replaced by a narrowed one.
+	s.cache.AddUnless(layer.Digest(), x, x.bytes, 0, func(old *layerIndex) bool { return old.scope == nil && x.scope != nil })
 	return x, nil
 }
 

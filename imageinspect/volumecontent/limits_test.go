@@ -109,7 +109,7 @@ func TestScanBoundsMemoryOnLayersOfManyHeaders(t *testing.T) {
 	if got.State != Populated || got.Entries != 1 {
 		t.Errorf("Scan(/data) = %+v, want 1 entry", got)
 	}
-	x, ok := s.cache.get(l.Digest())
+	x, ok := s.cache.Get(l.Digest())
 	if !ok || x.scope == nil || x.bytes > bound {
 		t.Fatalf("cached table: ok=%v scope=%v bytes=%d, want narrowed within %d", ok, x != nil && x.scope == nil, x.bytes, bound)
 	}

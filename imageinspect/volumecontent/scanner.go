@@ -7,21 +7,25 @@ import (
 	"strings"
 
 	"golang.org/x/sync/singleflight"
+
+	"github.com/volumeguard/volumeguard/internal/lru"
 )
 
 // Scanner answers what images ship under paths, reading their layers'
 // tar headers. It keeps each layer's table of contents by digest, so a
 // layer shared by many images is read once. It is safe for concurrent use.
 type Scanner struct {
-	opts  options
-	cache *indexCache
+	opts options
+	// cache keeps layer tables by digest: layers are immutable, so they
+	// never expire.
+	cache lru.Cache[*layerIndex]
 	group singleflight.Group // concurrent reads of one layer share one stream
 }
 
 // NewScanner returns a Scanner with an empty cache.
 func NewScanner(opts ...Option) *Scanner {
 	o := makeOptions(opts...)
-	return &Scanner{opts: o, cache: newIndexCache(o.cacheEntries, o.cacheBytes)}
+	return &Scanner{opts: o, cache: lru.New[*layerIndex](o.cacheEntries, o.cacheBytes, nil)}
 }
 
 // Stats says what one Scan cost.
@@ -34,7 +38,7 @@ type Stats struct {
 
 // CacheUsage returns the number of layer tables kept and their estimated
 // bytes.
-func (s *Scanner) CacheUsage() (layers int, bytes int64) { return s.cache.usage() }
+func (s *Scanner) CacheUsage() (layers int, bytes int64) { return s.cache.Usage() }
 
 // Scan answers, for each path in paths, what the image made of layers
 // ships there. layers are in manifest order, base first, as a manifest

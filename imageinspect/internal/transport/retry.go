@@ -1,4 +1,4 @@
-package imageinspect
+package transport
 
 import (
 	"bytes"
@@ -16,14 +16,14 @@ import (
 	"github.com/go-logr/logr"
 )
 
-// retryPolicy says how often and how long to retry a failed request.
-type retryPolicy struct {
-	attempts int           // tries per request in all, at least 1
-	backoff  time.Duration // wait before the second try; doubles after
-	maxWait  time.Duration // longest Retry-After honoured, deadline or not
-	// minLeft is the time a try needs at least: no retry starts with less
+// RetryPolicy says how often and how long to retry a failed request.
+type RetryPolicy struct {
+	Attempts int           // tries per request in all; less than 1 is 1
+	Backoff  time.Duration // wait before the second try; doubles after
+	MaxWait  time.Duration // longest Retry-After honoured, deadline or not
+	// MinLeft is the time a try needs at least: no retry starts with less
 	// than this left before the deadline.
-	minLeft time.Duration
+	MinLeft time.Duration
 }
 
 // Status codes worth another try: the registry or a proxy in front of it is
@@ -44,8 +44,8 @@ var retryStatus = map[int]bool{
 // the deadline, ignore Retry-After, and happen after the body was handed
 // over, too late to retry a truncated one.
 type retryTransport struct {
-	policy retryPolicy
-	caps   bodyCaps
+	policy RetryPolicy
+	caps   BodyCaps
 	inner  http.RoundTripper
 	log    logr.Logger
 }
@@ -92,7 +92,7 @@ func (t *retryTransport) once(req *http.Request) (*http.Response, error) {
 	}
 	if ok && req.Method == http.MethodGet && resp.ContentLength > limit {
 		resp.Body.Close()
-		return nil, &tooLargeError{what: what, size: resp.ContentLength, limit: limit}
+		return nil, &TooLargeError{What: what, Size: resp.ContentLength, Limit: limit}
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	resp.Body.Close()
@@ -101,7 +101,7 @@ func (t *retryTransport) once(req *http.Request) (*http.Response, error) {
 	}
 	if int64(len(body)) > limit {
 		if ok {
-			return nil, &tooLargeError{what: what, size: -1, limit: limit}
+			return nil, &TooLargeError{What: what, Size: -1, Limit: limit}
 		}
 		body = body[:limit]
 	}
@@ -112,7 +112,7 @@ func (t *retryTransport) once(req *http.Request) (*http.Response, error) {
 
 // decide says whether to try again, and after how long.
 func (t *retryTransport) decide(ctx context.Context, req *http.Request, resp *http.Response, err error, attempt int) (time.Duration, bool) {
-	if attempt >= t.policy.attempts || ctx.Err() != nil {
+	if attempt >= t.policy.Attempts || ctx.Err() != nil {
 		return 0, false
 	}
 	wait := t.backoff(attempt)
@@ -123,7 +123,7 @@ func (t *retryTransport) decide(ctx context.Context, req *http.Request, resp *ht
 		}
 	case resp.StatusCode == http.StatusTooManyRequests:
 		if after, ok := retryAfter(resp); ok {
-			if after > t.policy.maxWait {
+			if after > t.policy.MaxWait {
 				return 0, false
 			}
 			wait = after
@@ -138,11 +138,11 @@ func (t *retryTransport) decide(ctx context.Context, req *http.Request, resp *ht
 // deadline; a retry that cannot finish only delays the answer.
 func (t *retryTransport) fits(ctx context.Context, d time.Duration) bool {
 	deadline, ok := ctx.Deadline()
-	return !ok || time.Until(deadline)-d >= t.policy.minLeft
+	return !ok || time.Until(deadline)-d >= t.policy.MinLeft
 }
 
 func (t *retryTransport) backoff(attempt int) time.Duration {
-	d := t.policy.backoff << (attempt - 1)
+	d := t.policy.Backoff << (attempt - 1)
 	return d + time.Duration((rand.Float64()*0.2-0.1)*float64(d)) // ±10% so that replicas spread out
 }
 
@@ -159,7 +159,7 @@ func retryableError(err error) bool {
 		return false
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded),
 		errors.Is(err, ErrTooLarge), errors.Is(err, ErrRegistryNotAllowed), errors.Is(err, ErrRedirectRefused),
-		certificateProblem(err), errors.As(err, &record), errors.As(err, &alert):
+		CertificateProblem(err), errors.As(err, &record), errors.As(err, &alert):
 		return false
 	}
 	return true
@@ -189,10 +189,10 @@ func (t *retryTransport) rateLimited(ctx context.Context, req *http.Request, res
 		e.retryAfter, e.at = after, time.Now().Add(after)
 	}
 	switch {
-	case attempt >= t.policy.attempts:
+	case attempt >= t.policy.Attempts:
 		e.why = rateLimitTriesSpent
-	case asked && after > t.policy.maxWait && t.fits(ctx, after):
-		e.why, e.maxWait = rateLimitWaitTooLong, t.policy.maxWait
+	case asked && after > t.policy.MaxWait && t.fits(ctx, after):
+		e.why, e.maxWait = rateLimitWaitTooLong, t.policy.MaxWait
 	default:
 		e.why = rateLimitNoTimeLeft
 	}

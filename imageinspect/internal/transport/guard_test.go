@@ -1,4 +1,4 @@
-package imageinspect
+package transport
 
 import (
 	"context"
@@ -16,7 +16,7 @@ func TestAddressGuardDecision(t *testing.T) {
 	for _, tc := range []struct {
 		addr           string
 		blocked        bool // by default
-		allowLinkLocal bool // with WithLinkLocalAllowed(true)
+		allowLinkLocal bool // with AllowLinkLocal
 	}{
 		{addr: "169.254.169.254", blocked: true, allowLinkLocal: true},
 		{addr: "169.254.170.2", blocked: true, allowLinkLocal: true}, // ECS task metadata
@@ -39,11 +39,11 @@ func TestAddressGuardDecision(t *testing.T) {
 	} {
 		t.Run(tc.addr, func(t *testing.T) {
 			addr := netip.MustParseAddr(tc.addr)
-			def := &addressGuard{extra: extra}
+			def := &Guard{Blocked: extra}
 			if got := def.check(addr) != ""; got != tc.blocked {
 				t.Errorf("default: blocked = %v, want %v (%q)", got, tc.blocked, def.check(addr))
 			}
-			open := &addressGuard{allowLinkLocal: true, extra: extra}
+			open := &Guard{AllowLinkLocal: true, Blocked: extra}
 			if got := open.check(addr) == ""; got != tc.allowLinkLocal {
 				t.Errorf("link-local allowed: allowed = %v, want %v", got, tc.allowLinkLocal)
 			}
@@ -52,7 +52,7 @@ func TestAddressGuardDecision(t *testing.T) {
 }
 
 func TestAddressGuardControl(t *testing.T) {
-	g := &addressGuard{}
+	g := &Guard{}
 	for _, tc := range []struct {
 		address string
 		refused bool
@@ -76,42 +76,47 @@ func TestAddressGuardControl(t *testing.T) {
 func TestDefaultDialerCallsTheGuard(t *testing.T) {
 	// The dialer of the default transport: its Control hook, called as the
 	// dialer would call it between resolving and connecting.
-	d := newDialer(&makeOptions().network.guard)
+	d := newDialer(&Guard{})
 	if d.Control == nil {
 		t.Fatal("the default dialer has no Control hook")
 	}
 	if err := d.Control("tcp4", "169.254.169.254:80", nil); !errors.Is(err, ErrRegistryNotAllowed) {
 		t.Errorf("Control(169.254.169.254:80) = %v, want ErrRegistryNotAllowed", err)
 	}
-	open := makeOptions(WithLinkLocalAllowed(true))
-	if err := newDialer(&open.network.guard).Control("tcp4", "169.254.169.254:80", nil); err != nil {
-		t.Errorf("with WithLinkLocalAllowed(true): %v", err)
+	if err := newDialer(&Guard{AllowLinkLocal: true}).Control("tcp4", "169.254.169.254:80", nil); err != nil {
+		t.Errorf("with AllowLinkLocal: %v", err)
 	}
 }
 
 // failTransport fails the test if a request reaches it.
 type failTransport struct{ called atomic.Int64 }
 
-func (f *failTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+func (f *failTransport) RoundTrip(*http.Request) (*http.Response, error) {
 	f.called.Add(1)
 	return nil, errors.New("a request reached the network")
 }
 
-func TestBlockedLiteralsNeverReachTheTransport(t *testing.T) {
-	for _, ref := range []string{
-		"169.254.169.254/latest/meta-data:x",
-		"[fd00:ec2::254]/x:1",
-		"[fe80::1]:5000/x:1",
+// TestBlockedLiteralsNeverReachTheBase: a request to a blocked IP literal
+// is refused before the base transport, which may be a proxy's, dials it.
+func TestBlockedLiteralsNeverReachTheBase(t *testing.T) {
+	for _, url := range []string{
+		"https://169.254.169.254/v2/",
+		"https://[fd00:ec2::254]/v2/x/manifests/1",
+		"http://[fe80::1]:5000/v2/x/blobs/sha256:0",
 	} {
-		t.Run(ref, func(t *testing.T) {
-			ft := &failTransport{}
-			_, err := newTestInspector(WithTransport(ft)).Inspect(context.Background(), ref, nil)
-			assertErr(t, err, ErrRegistryNotAllowed, "no request was sent")
-			if n := ft.called.Load(); n != 0 {
-				t.Errorf("%d requests reached the transport", n)
+		t.Run(url, func(t *testing.T) {
+			base := &failTransport{}
+			rt := New(Config{Base: base, Retry: RetryPolicy{Attempts: 3}})
+			req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, url, nil)
+			if err != nil {
+				t.Fatal(err)
 			}
-			if Reason(err) != "not_allowed" {
-				t.Errorf("Reason = %q, want not_allowed", Reason(err))
+			_, err = rt.RoundTrip(req)
+			if !errors.Is(err, ErrRegistryNotAllowed) {
+				t.Errorf("RoundTrip = %v, want ErrRegistryNotAllowed", err)
+			}
+			if n := base.called.Load(); n != 0 {
+				t.Errorf("%d requests reached the base transport", n)
 			}
 		})
 	}

@@ -1,4 +1,4 @@
-package imageinspect
+package transport
 
 import (
 	"net"
@@ -28,25 +28,27 @@ var defaultBlocked = []blockedNetwork{
 	{netip.MustParsePrefix("168.63.129.16/32"), "the Azure WireServer endpoint"},
 }
 
-// addressGuard decides which addresses may be connected to.
-type addressGuard struct {
-	allowLinkLocal bool // drops defaultBlocked, keeps extra
-	extra          []netip.Prefix
+// Guard decides which addresses may be connected to: never to the
+// link-local ranges and cloud metadata endpoints unless AllowLinkLocal, and
+// never to Blocked.
+type Guard struct {
+	AllowLinkLocal bool // drops the default ranges, keeps Blocked
+	Blocked        []netip.Prefix
 }
 
 // check returns why addr is refused, or "" when it is allowed.
 // IPv4-mapped IPv6 addresses (::ffff:169.254.169.254) are judged as IPv4,
 // and zones are dropped (netip.Prefix.Contains is false for "fe80::1%eth0").
-func (g *addressGuard) check(addr netip.Addr) string {
+func (g *Guard) check(addr netip.Addr) string {
 	addr = addr.Unmap().WithZone("")
-	if !g.allowLinkLocal {
+	if !g.AllowLinkLocal {
 		for _, b := range defaultBlocked {
 			if b.prefix.Contains(addr) {
 				return b.why
 			}
 		}
 	}
-	for _, p := range g.extra {
+	for _, p := range g.Blocked {
 		if p.Contains(addr) {
 			return "in a blocked network (" + p.String() + ")"
 		}
@@ -58,13 +60,13 @@ func (g *addressGuard) check(addr netip.Addr) string {
 // before connect, for each address tried, so that a name resolving to a
 // blocked address (DNS rebinding included) is refused before any packet is
 // sent to it.
-func (g *addressGuard) control(network, address string, _ syscall.RawConn) error {
+func (g *Guard) control(network, address string, _ syscall.RawConn) error {
 	ap, err := netip.ParseAddrPort(address)
 	if err != nil {
 		return nil // not an IP socket address: nothing to judge
 	}
 	if why := g.check(ap.Addr()); why != "" {
-		return &notAllowedError{target: address, why: why}
+		return &NotAllowedError{Target: address, Why: why}
 	}
 	return nil
 }
@@ -74,7 +76,7 @@ func (g *addressGuard) control(network, address string, _ syscall.RawConn) error
 // directly; this also covers requests sent through an HTTP proxy, which
 // would otherwise dial the address for us.
 type guardLiterals struct {
-	guard *addressGuard
+	guard *Guard
 	inner http.RoundTripper
 }
 
@@ -84,7 +86,7 @@ func (t *guardLiterals) RoundTrip(req *http.Request) (*http.Response, error) {
 		if addr, ok := netip.AddrFromSlice(ip); ok {
 			if why := t.guard.check(addr); why != "" {
 				closeBody(req)
-				return nil, &notAllowedError{target: req.URL.Host, why: why}
+				return nil, &NotAllowedError{Target: req.URL.Host, Why: why}
 			}
 		}
 	}

@@ -1,4 +1,4 @@
-package imageinspect
+package transport
 
 import (
 	"errors"
@@ -42,10 +42,10 @@ func redactURL(u *url.URL) string {
 	return r.String()
 }
 
-// redactError rewrites the URL of a *url.Error at the top of err: an
+// RedactError rewrites the URL of a *url.Error at the top of err: an
 // http.Client reports the URL of the failing hop, which for a redirected blob
 // is a signed storage URL.
-func redactError(err error) error {
+func RedactError(err error) error {
 	var uerr *url.Error
 	if !errors.As(err, &uerr) || uerr != err {
 		return err

@@ -1,4 +1,4 @@
-package imageinspect
+package transport
 
 import (
 	"net/http"
@@ -14,26 +14,28 @@ const (
 	maxOtherBody = 1 << 20
 )
 
-// bodyCaps are the largest bodies read, by what was asked for.
+// BodyCaps are the largest bodies read, by what was asked for: manifests
+// and indexes, and config blobs. Other responses (pings, tokens) are capped
+// at 1 MiB, registry error documents cut at 64 KiB.
 //
 // Why in the transport: every response is read whole there (retryTransport)
 // so that a body cut short can be retried; capping while reading refuses a
 // hostile or broken registry's 50 MiB "config" after at most the cap, and
 // up front when Content-Length already says so.
-type bodyCaps struct {
-	manifest, config int64
+type BodyCaps struct {
+	Manifest, Config int64
 }
 
 // of returns the cap for the response to req and what it is called in errors.
 // A redirected request is judged by the request that started the chain: a
 // blob redirected to a storage URL is still a config.
-func (c bodyCaps) of(req *http.Request) (int64, string) {
+func (c BodyCaps) of(req *http.Request) (int64, string) {
 	p := firstRequest(req).URL.Path
 	switch {
 	case strings.HasPrefix(p, "/v2/") && strings.Contains(p, "/manifests/"):
-		return c.manifest, "manifest"
+		return c.Manifest, "manifest"
 	case strings.HasPrefix(p, "/v2/") && strings.Contains(p, "/blobs/"):
-		return c.config, "config"
+		return c.Config, "config"
 	}
 	return maxOtherBody, "response"
 }

@@ -1,4 +1,4 @@
-package imageinspect
+package transport
 
 import (
 	"bytes"
@@ -9,13 +9,15 @@ import (
 	"time"
 
 	"golang.org/x/sync/singleflight"
+
+	"github.com/volumeguard/volumeguard/internal/lru"
 )
 
-// pingTTL is how long a registry's answer to GET /v2/ is reused. The answer
+// PingTTL is how long a registry's answer to GET /v2/ is reused. The answer
 // only says how to authenticate (none, Basic, or a Bearer realm), which a
 // registry does not change between two admissions; without this every new
 // repository costs one more request than its manifest and config.
-const pingTTL = 5 * time.Minute
+const PingTTL = 5 * time.Minute
 
 // maxPingBody bounds what is kept of a ping answer; real ones are "{}".
 const maxPingBody = 64 << 10
@@ -27,14 +29,14 @@ const maxPingHosts = 1024
 
 // maxPingCacheBytes bounds the answers kept (a real one is a few hundred
 // bytes of headers and "{}").
-const maxPingCacheBytes = 8 * mib
+const maxPingCacheBytes = 8 << 20
 
 // pingCache answers go-containerregistry's registry ping from memory after
 // the first one per scheme and host. Other requests pass through.
 type pingCache struct {
 	inner   http.RoundTripper
 	group   singleflight.Group
-	answers *lru // pingAnswer by scheme://host
+	answers lru.Cache[pingAnswer] // by scheme://host
 }
 
 type pingAnswer struct {
@@ -44,7 +46,7 @@ type pingAnswer struct {
 }
 
 func newPingCache(inner http.RoundTripper, now func() time.Time) *pingCache {
-	return &pingCache{inner: inner, answers: newLRU(maxPingHosts, maxPingCacheBytes, now)}
+	return &pingCache{inner: inner, answers: lru.New[pingAnswer](maxPingHosts, maxPingCacheBytes, now)}
 }
 
 func (p *pingCache) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -52,8 +54,8 @@ func (p *pingCache) RoundTrip(req *http.Request) (*http.Response, error) {
 		return p.inner.RoundTrip(req)
 	}
 	key := req.URL.Scheme + "://" + req.URL.Host
-	if a, ok := p.answers.get(key); ok {
-		return a.(pingAnswer).response(req), nil
+	if a, ok := p.answers.Get(key); ok {
+		return a.response(req), nil
 	}
 
 	// Lookups that start together share one ping: the first asks, the
@@ -97,7 +99,7 @@ func (p *pingCache) ask(req *http.Request, key string) (any, error) {
 		return nil, nil
 	}
 	a := pingAnswer{status: resp.StatusCode, header: resp.Header.Clone(), body: body}
-	p.answers.add(key, a, a.size(), pingTTL)
+	p.answers.Add(key, a, a.size(), PingTTL)
 	return a, nil
 }
 

@@ -1,0 +1,121 @@
+package transport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// pingStub answers pings itself; when gate is set, it waits for it first.
+type pingStub struct {
+	asked   atomic.Int64
+	started chan struct{} // gets a value when a ping arrives, if not nil
+	gate    chan struct{}
+}
+
+func (s *pingStub) RoundTrip(req *http.Request) (*http.Response, error) {
+	s.asked.Add(1)
+	if s.started != nil {
+		s.started <- struct{}{}
+	}
+	if s.gate != nil {
+		select {
+		case <-s.gate:
+		case <-req.Context().Done():
+			return nil, req.Context().Err()
+		}
+	}
+	return &http.Response{StatusCode: http.StatusOK, Header: http.Header{}, Body: http.NoBody, Request: req}, nil
+}
+
+func ping(ctx context.Context, t *testing.T, p *pingCache, host string) error {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+host+"/v2/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := p.RoundTrip(req)
+	if err == nil {
+		resp.Body.Close()
+	}
+	return err
+}
+
+func TestPingCacheIsBounded(t *testing.T) {
+	stub := &pingStub{}
+	p := newPingCache(stub, nil)
+	const hosts = maxPingHosts + 100
+	for k := range hosts {
+		if err := ping(context.Background(), t, p, fmt.Sprintf("r%d.example", k)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, _ := p.answers.Usage(); n != maxPingHosts {
+		t.Errorf("%d answers kept after pinging %d hosts, want %d", n, hosts, maxPingHosts)
+	}
+	// The most recent host is answered from memory, the first was pushed out.
+	for _, tc := range []struct {
+		host  string
+		asked int64
+	}{{fmt.Sprintf("r%d.example", hosts-1), 0}, {"r0.example", 1}} {
+		before := stub.asked.Load()
+		if err := ping(context.Background(), t, p, tc.host); err != nil {
+			t.Fatal(err)
+		}
+		if got := stub.asked.Load() - before; got != tc.asked {
+			t.Errorf("pinging %s again asked the registry %d times, want %d", tc.host, got, tc.asked)
+		}
+	}
+}
+
+func TestPingWaitersKeepTheirOwnContext(t *testing.T) {
+	t.Run("a waiter whose context ends returns without waiting for the ping", func(t *testing.T) {
+		stub := &pingStub{started: make(chan struct{}, 1), gate: make(chan struct{})}
+		p := newPingCache(stub, nil)
+		first := make(chan error, 1)
+		go func() { first <- ping(context.Background(), t, p, "slow.example") }()
+		<-stub.started // the first lookup's ping is in flight, and hangs
+
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		waiter := make(chan error, 1)
+		go func() { waiter <- ping(ctx, t, p, "slow.example") }()
+		select {
+		case err := <-waiter:
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("waiter with an ended context got %v, want context.Canceled", err)
+			}
+		case <-time.After(30 * time.Second): // a hang guard: the ping never ends by itself
+			t.Error("the waiter waited for the first lookup's ping despite its ended context")
+		}
+		close(stub.gate)
+		if err := <-first; err != nil {
+			t.Errorf("the first lookup: %v", err)
+		}
+	})
+	t.Run("the asker giving up does not fail the waiters", func(t *testing.T) {
+		stub := &pingStub{started: make(chan struct{}, 2), gate: make(chan struct{})}
+		p := newPingCache(stub, nil)
+		askerCtx, giveUp := context.WithCancel(context.Background())
+		asker := make(chan error, 1)
+		go func() { asker <- ping(askerCtx, t, p, "slow.example") }()
+		<-stub.started
+
+		waiter := make(chan error, 1)
+		go func() { waiter <- ping(context.Background(), t, p, "slow.example") }()
+		giveUp()
+		if err := <-asker; !errors.Is(err, context.Canceled) {
+			t.Errorf("asker got %v, want context.Canceled", err)
+		}
+		// The waiter asks on its own: its ping arrives, and is let through.
+		<-stub.started
+		close(stub.gate)
+		if err := <-waiter; err != nil {
+			t.Errorf("waiter got %v, want its own answer", err)
+		}
+	})
+}
