@@ -127,7 +127,7 @@ func TestFloodOfAHangingRegistry(t *testing.T) {
 				"team/app4:1", "team/app5:1", "team/app6:1", "team/app7:1", "team/mine:1")
 			hanging.push(t, "hang/cached:1")
 
-			in := imageinspect.New(imageinspect.WithKeychain(authn.NewMultiKeychain()))
+			in := newInspector(t, imageinspect.WithKeychain(authn.NewMultiKeychain()))
 			a := New(in)
 			cached := podOf(hanging.host + "/hang/cached:1")
 			if res := a.Analyze(context.Background(), cached, tenantOpts(tt.flooder)...); len(res.Errors) != 0 {
@@ -227,7 +227,7 @@ func TestOneShotRunAgainstAFailingRegistry(t *testing.T) {
 			// A clock that stands still: an open circuit stays open
 			// however slow the machine.
 			now := time.Now()
-			in := imageinspect.New(imageinspect.WithKeychain(authn.NewMultiKeychain()),
+			in := newInspector(t, imageinspect.WithKeychain(authn.NewMultiKeychain()),
 				imageinspect.WithFailureTTL(tt.failureTTL), imageinspect.WithRetries(3, time.Millisecond),
 				imageinspect.WithClock(func() time.Time { return now }))
 			// Long enough for the retries of a 500, short enough for a test.
@@ -276,4 +276,15 @@ func TestOneShotRunAgainstAFailingRegistry(t *testing.T) {
 			}
 		})
 	}
+}
+
+// newInspector is imageinspect.New, failing the test on an option it
+// refuses.
+func newInspector(t testing.TB, opts ...imageinspect.Option) *imageinspect.Inspector {
+	t.Helper()
+	in, err := imageinspect.New(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in
 }

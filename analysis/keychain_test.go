@@ -48,7 +48,7 @@ func TestAnalyzeWithKeychainReadsPrivateImages(t *testing.T) {
 	}
 
 	// The Inspector's own keychain knows nothing: only the pod's does.
-	a := New(imageinspect.New(imageinspect.WithKeychain(authn.NewMultiKeychain())))
+	a := New(newInspector(t, imageinspect.WithKeychain(authn.NewMultiKeychain())))
 	spec := &corev1.PodSpec{Containers: []corev1.Container{{Name: "zk", Image: ref}}}
 
 	if res := a.Analyze(context.Background(), spec); len(res.Errors) != 1 || !errors.Is(res.Errors[0], imageinspect.ErrUnauthorized) {

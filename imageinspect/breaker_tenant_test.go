@@ -13,7 +13,7 @@ import (
 func TestCircuitPerTenant(t *testing.T) {
 	shared := startHostile(t, hangSlow)
 	pushApps(t, shared.host, "app:1", "slow/app:1")
-	in := newTestInspector(WithCircuitBreaker(1, time.Minute))
+	in := newTestInspector(t, WithCircuitBreaker(1, time.Minute))
 	_, err := in.Inspect(shortContext(t), shared.host+"/slow/app:1", nil, ForTenant("attacker"))
 	assertErr(t, err, ErrTimeout)
 	failed(t, in, 1)

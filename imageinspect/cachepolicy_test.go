@@ -31,7 +31,7 @@ func TestTagRevalidation(t *testing.T) {
 	pushImage(t, host, "app:1", imageSpec{platform: Platform{"linux", "amd64", ""}, volumes: []string{"/old"}})
 	ct := newCountingTransport()
 	clk := newClock()
-	in := newTestInspector(WithTransport(ct), WithTagTTL(5*time.Minute), WithClock(clk.Now), WithRetries(1, 0))
+	in := newTestInspector(t, WithTransport(ct), WithTagTTL(5*time.Minute), WithClock(clk.Now), WithRetries(1, 0))
 	ref := host + "/app:1"
 
 	step := func(name string, want string, counts [3]int64) {
@@ -83,7 +83,7 @@ func TestNotFoundIsRemembered(t *testing.T) {
 	host := startRegistry(t, nil)
 	ct := newCountingTransport()
 	clk := newClock()
-	in := newTestInspector(WithTransport(ct), WithClock(clk.Now), WithNotFoundTTL(30*time.Second))
+	in := newTestInspector(t, WithTransport(ct), WithClock(clk.Now), WithNotFoundTTL(30*time.Second))
 	ref := host + "/later:1"
 
 	for range 3 {
@@ -119,7 +119,7 @@ func TestTagsAreKeptPerCredentials(t *testing.T) {
 	host := startRegistry(t, twoUsers)
 	pushImage(t, host, "private:1", imageSpec{platform: Platform{"linux", "amd64", ""}, volumes: []string{"/data"}})
 	ct := newCountingTransport()
-	in := newTestInspector(WithTransport(ct))
+	in := newTestInspector(t, WithTransport(ct))
 	ref := host + "/private:1"
 	inspect := func(kc authn.Keychain) error {
 		_, err := in.Inspect(context.Background(), ref, nil, UsingKeychain(kc))
@@ -185,7 +185,7 @@ func TestMetrics(t *testing.T) {
 			reasons[reason]++
 		},
 	}
-	in := newTestInspector(WithMetrics(m))
+	in := newTestInspector(t, WithMetrics(m))
 	for range 2 {
 		if _, err := in.Inspect(context.Background(), host+"/app:1", nil); err != nil {
 			t.Fatal(err)

@@ -152,7 +152,7 @@ func TestInspectRefusesTooManyVolumes(t *testing.T) {
 		{name: "WithMaxVolumes raised", opts: []Option{WithMaxVolumes(300)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			img, err := newTestInspector(tc.opts...).Inspect(context.Background(), host+"/many:1", nil)
+			img, err := newTestInspector(t, tc.opts...).Inspect(context.Background(), host+"/many:1", nil)
 			if tc.err == "" {
 				if err != nil {
 					t.Fatal(err)

@@ -31,7 +31,7 @@ func TestCredentialsStayOutOfLogsAndErrors(t *testing.T) {
 		Request:     func(kind RequestKind, _ int) { mu.Lock(); labels = append(labels, string(kind)); mu.Unlock() },
 		Inspected:   func(reason string) { mu.Lock(); labels = append(labels, reason); mu.Unlock() },
 	}
-	in := New(WithLogger(logger), WithMetrics(metrics), WithKeychain(staticKeychain{}))
+	in := mustNew(t, WithLogger(logger), WithMetrics(metrics), WithKeychain(staticKeychain{}))
 	var errs []string
 	for _, pass := range []string{testPass, "Wr0ng-Pa55word"} {
 		_, err := in.Inspect(context.Background(), host+"/private:1", nil, UsingKeychain(staticKeychain{host: host, user: testUser, pass: pass}))
@@ -120,7 +120,7 @@ func TestEachMatchingCredentialIsTried(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			refused.Store(0)
-			img, err := newTestInspector().Inspect(context.Background(), ref, nil, UsingKeychain(tc.keychain))
+			img, err := newTestInspector(t).Inspect(context.Background(), ref, nil, UsingKeychain(tc.keychain))
 			if tc.ok {
 				if err != nil {
 					t.Fatal(err)
@@ -141,7 +141,7 @@ func TestEachMatchingCredentialIsTried(t *testing.T) {
 	}
 
 	t.Run("what several credentials read is not served to the wrong one alone", func(t *testing.T) {
-		in := newTestInspector()
+		in := newTestInspector(t)
 		if _, err := in.Inspect(context.Background(), ref, nil, UsingKeychain(multiKeychain{host, []string{"old", testPass}})); err != nil {
 			t.Fatal(err)
 		}

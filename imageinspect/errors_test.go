@@ -84,7 +84,7 @@ func TestInspectErrors(t *testing.T) {
 		{name: "config over the limit", ref: plain + "/there:1", opts: []Option{WithMaxConfigBytes(64)}, kind: ErrTooLarge, says: []string{"config", "64 byte limit"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			in := newTestInspector(tc.opts...)
+			in := newTestInspector(t, tc.opts...)
 			_, err := in.Inspect(context.Background(), tc.ref, nil)
 			assertErr(t, err, tc.kind, tc.says...)
 		})
@@ -92,7 +92,7 @@ func TestInspectErrors(t *testing.T) {
 
 	t.Run("config over the limit is not fetched", func(t *testing.T) {
 		ct := newCountingTransport()
-		in := newTestInspector(WithTransport(ct), WithMaxConfigBytes(64))
+		in := newTestInspector(t, WithTransport(ct), WithMaxConfigBytes(64))
 		_, err := in.Inspect(context.Background(), plain+"/there:1", nil)
 		assertErr(t, err, ErrTooLarge)
 		if n := ct.blobs.Load(); n != 0 {
@@ -100,7 +100,7 @@ func TestInspectErrors(t *testing.T) {
 		}
 	})
 	t.Run("errors are not cached", func(t *testing.T) {
-		in := newTestInspector(WithNotFoundTTL(0))
+		in := newTestInspector(t, WithNotFoundTTL(0))
 		for range 2 {
 			_, err := in.Inspect(context.Background(), plain+"/later:1", nil)
 			assertErr(t, err, ErrNotFound)
@@ -135,10 +135,10 @@ func TestInspectManifestWithoutContentLength(t *testing.T) {
 	})
 	pushImage(t, host, "chunked:1", imageSpec{platform: Platform{"linux", "amd64", ""}, volumes: []string{"/data"}})
 
-	if _, err := newTestInspector().Inspect(context.Background(), host+"/chunked:1", nil); err != nil {
+	if _, err := newTestInspector(t).Inspect(context.Background(), host+"/chunked:1", nil); err != nil {
 		t.Fatalf("within the limit: %v", err)
 	}
-	_, err := newTestInspector(WithMaxManifestBytes(100)).Inspect(context.Background(), host+"/chunked:1", nil)
+	_, err := newTestInspector(t, WithMaxManifestBytes(100)).Inspect(context.Background(), host+"/chunked:1", nil)
 	assertErr(t, err, ErrTooLarge, "over the 100 byte limit")
 }
 
@@ -162,7 +162,7 @@ func TestInspectTamperedConfig(t *testing.T) {
 	})
 	pushImage(t, host, "tampered:1", imageSpec{platform: Platform{"linux", "amd64", ""}, volumes: []string{"/data"}})
 
-	in := newTestInspector()
+	in := newTestInspector(t)
 	_, err := in.Inspect(context.Background(), host+"/tampered:1", nil)
 	assertErr(t, err, ErrDigestMismatch, "reading config sha256:", host+"/tampered:1", "digest mismatch")
 	if _, err := in.Inspect(context.Background(), host+"/tampered:1", nil); err == nil {
@@ -186,7 +186,7 @@ func TestInspectUnauthorized(t *testing.T) {
 		{name: "right credentials", keychain: staticKeychain{host: host, user: testUser, pass: testPass}, ok: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			img, err := New(WithKeychain(tc.keychain)).Inspect(context.Background(), ref, nil)
+			img, err := mustNew(t, WithKeychain(tc.keychain)).Inspect(context.Background(), ref, nil)
 			if tc.ok {
 				if err != nil {
 					t.Fatal(err)
@@ -211,7 +211,7 @@ func TestInspectCredentialsRotate(t *testing.T) {
 	pushImage(t, host, "rotating:1", imageSpec{platform: Platform{"linux", "amd64", ""}})
 	kc := &rotatingKeychain{}
 	kc.set(staticKeychain{host: host, user: testUser, pass: "expired"})
-	in := New(WithKeychain(kc))
+	in := mustNew(t, WithKeychain(kc))
 
 	_, err := in.Inspect(context.Background(), host+"/rotating:1", nil)
 	assertErr(t, err, ErrUnauthorized)
@@ -253,7 +253,7 @@ func TestInspectTimeout(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
-		_, err := newTestInspector().Inspect(ctx, host+"/hangs:1", nil)
+		_, err := newTestInspector(t).Inspect(ctx, host+"/hangs:1", nil)
 		done <- err
 	}()
 	select {

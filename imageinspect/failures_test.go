@@ -34,7 +34,7 @@ func TestFailureTTL(t *testing.T) {
 			reg := startHostile(t, tt.mode)
 			var rec recordedMetrics
 			clk := newClock()
-			in := newTestInspector(WithFailureTTL(tt.ttl), WithRetries(2, time.Millisecond), WithNotFoundTTL(0),
+			in := newTestInspector(t, WithFailureTTL(tt.ttl), WithRetries(2, time.Millisecond), WithNotFoundTTL(0),
 				WithCircuitBreaker(0, 0), WithClock(clk.Now), WithMetrics(rec.metrics()))
 			lookup := func(ref string, opts ...InspectOption) error {
 				ctx := context.Background()

@@ -126,7 +126,7 @@ func TestFaults(t *testing.T) {
 			defer f.plan.Store(nil)
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			_, err := newTestInspector().Inspect(ctx, host+"/app:1", nil)
+			_, err := newTestInspector(t).Inspect(ctx, host+"/app:1", nil)
 			if tc.kind == nil {
 				if err != nil {
 					t.Fatal(err)
@@ -151,7 +151,7 @@ func TestRateLimitedWithoutDeadline(t *testing.T) {
 	host := startRegistry(t, f.wrap)
 	pushImage(t, host, "app:1", imageSpec{platform: Platform{"linux", "amd64", ""}})
 	f.set(manifestGet, tooMany("30"), 1)
-	_, err := newTestInspector().Inspect(context.Background(), host+"/app:1", nil)
+	_, err := newTestInspector(t).Inspect(context.Background(), host+"/app:1", nil)
 	assertErr(t, err, ErrRateLimited, "asks to wait 30s", "longer than the 10s a lookup waits at most")
 }
 
@@ -196,7 +196,7 @@ func TestInspectRetries(t *testing.T) {
 			if tc.timeout > 0 {
 				backoff = 2 * time.Second
 			}
-			_, err := newTestInspector(WithTransport(ct), WithRetries(3, backoff)).Inspect(ctx, host+"/flaky:1", nil)
+			_, err := newTestInspector(t, WithTransport(ct), WithRetries(3, backoff)).Inspect(ctx, host+"/flaky:1", nil)
 			if tc.ok && err != nil {
 				t.Fatal(err)
 			}

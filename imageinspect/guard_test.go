@@ -24,7 +24,7 @@ func TestBlockedLiteralsNeverReachTheTransport(t *testing.T) {
 	} {
 		t.Run(ref, func(t *testing.T) {
 			ft := &failTransport{}
-			_, err := newTestInspector(WithTransport(ft)).Inspect(context.Background(), ref, nil)
+			_, err := newTestInspector(t, WithTransport(ft)).Inspect(context.Background(), ref, nil)
 			assertErr(t, err, ErrRegistryNotAllowed, "no request was sent")
 			if n := ft.called.Load(); n != 0 {
 				t.Errorf("%d requests reached the transport", n)

@@ -207,8 +207,19 @@ func (c *countingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 }
 
 // newTestInspector is anonymous unless opts say otherwise.
-func newTestInspector(opts ...Option) *Inspector {
-	return New(append([]Option{WithKeychain(staticKeychain{})}, opts...)...)
+func newTestInspector(t testing.TB, opts ...Option) *Inspector {
+	t.Helper()
+	return mustNew(t, append([]Option{WithKeychain(staticKeychain{})}, opts...)...)
+}
+
+// mustNew is New, failing the test on an option it refuses.
+func mustNew(t testing.TB, opts ...Option) *Inspector {
+	t.Helper()
+	in, err := New(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in
 }
 
 func platformStrings(ps []PlatformVolumes) []string {

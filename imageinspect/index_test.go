@@ -48,7 +48,7 @@ func TestInspectIndex(t *testing.T) {
 			platVols{"windows/amd64": {`C:\data`}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := newTestInspector().Inspect(context.Background(), host+"/"+tc.repo, tc.platform)
+			got, err := newTestInspector(t).Inspect(context.Background(), host+"/"+tc.repo, tc.platform)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -78,7 +78,7 @@ func TestInspectIndex(t *testing.T) {
 	}
 
 	t.Run("no matching platform", func(t *testing.T) {
-		_, err := newTestInspector().Inspect(context.Background(), host+"/multi/oci:1", &Platform{OS: "linux", Architecture: "s390x"})
+		_, err := newTestInspector(t).Inspect(context.Background(), host+"/multi/oci:1", &Platform{OS: "linux", Architecture: "s390x"})
 		assertErr(t, err, ErrNoMatchingPlatform, "linux/s390x", "linux/amd64, linux/arm64/v8")
 	})
 }
@@ -136,7 +136,7 @@ func TestIndexLimits(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ct := newCountingTransport()
-			img, err := newTestInspector(WithTransport(ct)).Inspect(context.Background(), tc.ref, tc.platform)
+			img, err := newTestInspector(t, WithTransport(ct)).Inspect(context.Background(), tc.ref, tc.platform)
 			if tc.err != "" {
 				assertErr(t, err, ErrTooLarge, tc.err, tc.ref)
 			} else if err != nil {
@@ -172,7 +172,7 @@ func TestNestedIndex(t *testing.T) {
 		{name: "another platform", platform: &Platform{OS: "linux", Architecture: "s390x"}, kind: ErrNoMatchingPlatform, says: []string{"no image for platform linux/s390x"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := newTestInspector().Inspect(context.Background(), host+"/nested:1", tc.platform)
+			_, err := newTestInspector(t).Inspect(context.Background(), host+"/nested:1", tc.platform)
 			assertErr(t, err, tc.kind, tc.says...)
 		})
 	}

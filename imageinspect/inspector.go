@@ -56,9 +56,13 @@ type Inspector struct {
 	failures   lru.Cache[error]  // recent transient failures (WithFailureTTL)
 }
 
-// New returns an Inspector configured by opts.
-func New(opts ...Option) *Inspector {
-	o := makeOptions(opts...)
+// New returns an Inspector configured by opts, or what the options that
+// could not apply their values said.
+func New(opts ...Option) (*Inspector, error) {
+	o, err := makeOptions(opts...)
+	if err != nil {
+		return nil, err
+	}
 	cache := lru.NewStore(o.cacheSize, o.cacheBytes, o.now)
 	return &Inspector{
 		opts: o,
@@ -79,7 +83,7 @@ func New(opts ...Option) *Inspector {
 		breakers:   newBreakers(),
 		tenants:    newKeyed(maxIdleTenants, func() *slots { return newSlots(o.tenantConcurrency) }),
 		failures:   lru.New[error](maxRememberedFailures, maxRememberedFailureBytes, o.now),
-	}
+	}, nil
 }
 
 // Inspect resolves ref and returns the volumes its image config declares.

@@ -46,7 +46,7 @@ func TestInspectSingleImage(t *testing.T) {
 			repo := "single/" + strings.NewReplacer(" ", "-", ",", "").Replace(tc.name) + ":1"
 			img := pushImage(t, host, repo, imageSpec{mediaType: tc.mediaType, platform: tc.platform, volumes: tc.volumes})
 
-			got, err := newTestInspector().Inspect(context.Background(), host+"/"+repo, nil)
+			got, err := newTestInspector(t).Inspect(context.Background(), host+"/"+repo, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -73,7 +73,7 @@ func TestInspectSingleImageIgnoresPlatform(t *testing.T) {
 	// Runtimes run a single-platform image whatever the node: report it.
 	host := startRegistry(t, nil)
 	pushImage(t, host, "amd64only:1", imageSpec{platform: Platform{"linux", "amd64", ""}, volumes: []string{"/data"}})
-	got, err := newTestInspector().Inspect(context.Background(), host+"/amd64only:1", &Platform{OS: "linux", Architecture: "arm64"})
+	got, err := newTestInspector(t).Inspect(context.Background(), host+"/amd64only:1", &Platform{OS: "linux", Architecture: "arm64"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +94,7 @@ func TestInspectDigestReferences(t *testing.T) {
 		{"missing tag and digest: the digest wins", host + "/bydigest:nosuchtag@" + dig},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := newTestInspector().Inspect(context.Background(), tc.ref, nil)
+			got, err := newTestInspector(t).Inspect(context.Background(), tc.ref, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -113,7 +113,7 @@ func TestInspectCoalescesAndCaches(t *testing.T) {
 	img := pushImage(t, host, "zk:3.4.13", imageSpec{platform: Platform{"linux", "amd64", ""}, volumes: []string{"/data", "/datalog", "/logs"}})
 	write(t, host+"/zk:latest", img) // a second tag of the same image
 	ct := newCountingTransport()
-	in := newTestInspector(WithTransport(ct))
+	in := newTestInspector(t, WithTransport(ct))
 
 	inspectConcurrently := func(ref string, n int) {
 		t.Helper()
@@ -160,7 +160,7 @@ func TestInspectManyImages(t *testing.T) {
 		pushImage(t, host, fmt.Sprintf("many/img%d:1", k), imageSpec{platform: Platform{"linux", "amd64", ""}, volumes: []string{"/data"}})
 	}
 	ct := newCountingTransport()
-	in := newTestInspector(WithTransport(ct))
+	in := newTestInspector(t, WithTransport(ct))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 32)
 	var failed sync.Once
@@ -183,7 +183,7 @@ func TestInspectTagTTL(t *testing.T) {
 	host := startRegistry(t, nil)
 	pushImage(t, host, "moving:1", imageSpec{platform: Platform{"linux", "amd64", ""}, volumes: []string{"/old"}})
 	now := time.Now()
-	in := newTestInspector(WithTagTTL(time.Minute), WithClock(func() time.Time { return now }))
+	in := newTestInspector(t, WithTagTTL(time.Minute), WithClock(func() time.Time { return now }))
 
 	inspect := func() []string {
 		t.Helper()
@@ -210,7 +210,7 @@ func TestInspectDoesNotShareResults(t *testing.T) {
 	// Callers may change what they get; the cache must not see it.
 	host := startRegistry(t, nil)
 	pushImage(t, host, "owned:1", imageSpec{platform: Platform{"linux", "amd64", ""}, volumes: []string{"/data"}})
-	in := newTestInspector()
+	in := newTestInspector(t)
 	first, err := in.Inspect(context.Background(), host+"/owned:1", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -231,7 +231,7 @@ func BenchmarkInspectCached(b *testing.B) {
 	pushIndex(b, host, "bench/index:1", buildMultiArch(b, types.OCIImageIndex))
 	for _, ref := range []string{"bench/single:1", "bench/index:1"} {
 		b.Run(ref, func(b *testing.B) {
-			in := newTestInspector()
+			in := newTestInspector(b)
 			ctx := context.Background()
 			if _, err := in.Inspect(ctx, host+"/"+ref, nil); err != nil {
 				b.Fatal(err)

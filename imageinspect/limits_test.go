@@ -38,7 +38,7 @@ func TestHostConcurrency(t *testing.T) {
 			pushApps(t, reg.host, refs...)
 			reg.setMode(holdThenOK)
 			var rec recordedMetrics
-			in := newTestInspector(append(tt.opts, WithMetrics(rec.metrics()))...)
+			in := newTestInspector(t, append(tt.opts, WithMetrics(rec.metrics()))...)
 
 			var wg sync.WaitGroup
 			errs := make([]error, tt.lookups)
@@ -89,7 +89,7 @@ func TestSlotWaitsEndWithTheContext(t *testing.T) {
 			reg := startHostile(t, serveOK)
 			pushApps(t, reg.host, "held:1", "waiting:1")
 			reg.setMode(hang)
-			in := newTestInspector(append(tt.opts, WithFailureTTL(time.Hour))...)
+			in := newTestInspector(t, append(tt.opts, WithFailureTTL(time.Hour))...)
 			bg := startBackground(t)
 			bg.inspect(in, reg.host+"/held:1", tt.holder...)
 			reg.waitArrived(t, 1)
@@ -113,7 +113,7 @@ func TestTenantIsolation(t *testing.T) {
 	reg := startHostile(t, serveOK)
 	pushApps(t, reg.host, "slow/a:1", "slow/b:1", "slow/c:1", "fast/cached:1", "fast/new:1", "fast/other:1", "fast/fresh:1")
 	reg.setMode(hangSlow)
-	in := newTestInspector(WithHostConcurrency(3), WithTenantConcurrency(2), WithFailureTTL(time.Hour))
+	in := newTestInspector(t, WithHostConcurrency(3), WithTenantConcurrency(2), WithFailureTTL(time.Hour))
 	if _, err := in.Inspect(context.Background(), reg.host+"/fast/cached:1", nil); err != nil {
 		t.Fatal(err)
 	}
@@ -187,7 +187,7 @@ func TestCircuitBreaker(t *testing.T) {
 			}
 			var rec recordedMetrics
 			clk := newClock()
-			in := newTestInspector(WithCircuitBreaker(3, time.Minute), WithRetries(2, time.Millisecond),
+			in := newTestInspector(t, WithCircuitBreaker(3, time.Minute), WithRetries(2, time.Millisecond),
 				WithNotFoundTTL(0), WithClock(clk.Now), WithMetrics(rec.metrics()))
 			for k := range 5 {
 				ctx := context.Background()
@@ -228,7 +228,7 @@ func TestCircuitHalfOpen(t *testing.T) {
 	reg.setMode(hang)
 	var rec recordedMetrics
 	clk := newClock()
-	in := newTestInspector(WithCircuitBreaker(1, 10*time.Second), WithClock(clk.Now), WithMetrics(rec.metrics()))
+	in := newTestInspector(t, WithCircuitBreaker(1, 10*time.Second), WithClock(clk.Now), WithMetrics(rec.metrics()))
 	ref := reg.host + "/app:1"
 
 	steps := []struct {
@@ -293,7 +293,7 @@ func TestCircuitPerHost(t *testing.T) {
 	down := startHostile(t, hang)
 	up := startHostile(t, serveOK)
 	pushApps(t, up.host, "app:1")
-	in := newTestInspector(WithCircuitBreaker(1, time.Minute))
+	in := newTestInspector(t, WithCircuitBreaker(1, time.Minute))
 	_, err := in.Inspect(shortContext(t), down.host+"/app:1", nil)
 	assertErr(t, err, ErrTimeout)
 	failed(t, in, 1)
@@ -306,7 +306,7 @@ func TestCircuitPerHost(t *testing.T) {
 
 func TestCircuitBreakerOff(t *testing.T) {
 	reg := startHostile(t, answer500)
-	in := newTestInspector(WithCircuitBreaker(0, 0), WithRetries(1, time.Millisecond))
+	in := newTestInspector(t, WithCircuitBreaker(0, 0), WithRetries(1, time.Millisecond))
 	for range 8 {
 		_, err := in.Inspect(context.Background(), reg.host+"/app:1", nil)
 		assertErr(t, err, ErrUnavailable, "500")

@@ -38,7 +38,7 @@ func TestRedirects(t *testing.T) {
 	pushImage(t, host, "moved:1", imageSpec{platform: Platform{"linux", "amd64", ""}, volumes: []string{"/data"}})
 
 	t.Run("a blob redirected to storage is read", func(t *testing.T) {
-		img, err := newTestInspector().Inspect(context.Background(), host+"/moved:1", nil)
+		img, err := newTestInspector(t).Inspect(context.Background(), host+"/moved:1", nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -48,7 +48,7 @@ func TestRedirects(t *testing.T) {
 	})
 	t.Run("a loop is refused at once", func(t *testing.T) {
 		hops.Store(0)
-		_, err := newTestInspector().Inspect(context.Background(), host+"/moved:loop", nil)
+		_, err := newTestInspector(t).Inspect(context.Background(), host+"/moved:loop", nil)
 		assertErr(t, err, ErrRedirectRefused, "redirect loop", host+"/moved:loop")
 		if n := hops.Load(); n != 1 {
 			t.Errorf("followed %d redirects of the loop, want 1", n)
@@ -56,14 +56,14 @@ func TestRedirects(t *testing.T) {
 	})
 	t.Run("more than the limit is refused", func(t *testing.T) {
 		hops.Store(0)
-		_, err := newTestInspector(WithMaxRedirects(3)).Inspect(context.Background(), host+"/moved:chain", nil)
+		_, err := newTestInspector(t, WithMaxRedirects(3)).Inspect(context.Background(), host+"/moved:chain", nil)
 		assertErr(t, err, ErrRedirectRefused, "more than 3 redirects")
 		if n := hops.Load(); n != 4 {
 			t.Errorf("the registry answered %d redirects, want 4 (the fourth refused)", n)
 		}
 	})
 	t.Run("signed storage URLs stay out of errors", func(t *testing.T) {
-		_, err := newTestInspector(WithMaxRedirects(0)).Inspect(context.Background(), host+"/moved:1", nil)
+		_, err := newTestInspector(t, WithMaxRedirects(0)).Inspect(context.Background(), host+"/moved:1", nil)
 		assertErr(t, err, ErrRedirectRefused)
 		if strings.Contains(err.Error(), "secret") {
 			t.Errorf("error shows the signed URL: %v", err)
@@ -97,9 +97,9 @@ func TestRegistryPatterns(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p := parsePattern(tc.pattern)
-		if p.bad {
-			t.Fatalf("pattern %q is invalid", tc.pattern)
+		p, err := parsePattern(tc.pattern)
+		if err != nil {
+			t.Fatalf("pattern %q is invalid: %v", tc.pattern, err)
 		}
 		if got := p.matches(repo); got != tc.want {
 			t.Errorf("%q matches %s = %v, want %v", tc.pattern, repo, got, tc.want)
@@ -123,13 +123,11 @@ func TestAllowedAndDeniedRegistries(t *testing.T) {
 		{name: "denied", opts: []Option{WithDeniedRegistries("docker.io")}, ref: "nginx", says: `denied by the registry pattern "docker.io"`},
 		{name: "not allowed", opts: []Option{WithAllowedRegistries("ghcr.io/my-org", "quay.io")}, ref: "ghcr.io/other/app:1", says: `not among the allowed registries ("ghcr.io/my-org", "quay.io")`},
 		{name: "denied wins over allowed", opts: []Option{WithAllowedRegistries("ghcr.io"), WithDeniedRegistries("ghcr.io/bad")}, ref: "ghcr.io/bad/app:1", says: "denied"},
-		{name: "an invalid denied pattern denies everything", opts: []Option{WithDeniedRegistries("[")}, ref: "ghcr.io/a/b:1", says: "denied"},
-		{name: "an invalid allowed pattern allows nothing", opts: []Option{WithAllowedRegistries("[")}, ref: "ghcr.io/a/b:1", says: "not among"},
 		{name: "allowed", opts: []Option{WithAllowedRegistries("ghcr.io/my-org")}, ref: "ghcr.io/my-org/app:1", allowed: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ft := &failTransport{}
-			_, err := newTestInspector(append(tc.opts, WithTransport(ft))...).Inspect(context.Background(), tc.ref, nil)
+			_, err := newTestInspector(t, append(tc.opts, WithTransport(ft))...).Inspect(context.Background(), tc.ref, nil)
 			if tc.allowed {
 				if ft.called.Load() == 0 {
 					t.Errorf("an allowed registry was not asked (%v)", err)
@@ -215,7 +213,7 @@ func TestMirrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			originHits.Store(0)
-			in := newTestInspector(WithMirrors(map[string][]string{origin: tc.mirrors}), WithRetries(1, 0))
+			in := newTestInspector(t, WithMirrors(map[string][]string{origin: tc.mirrors}), WithRetries(1, 0))
 			img, err := in.Inspect(context.Background(), origin+"/"+tc.ref, nil)
 			if err != nil {
 				t.Fatal(err)
@@ -232,7 +230,7 @@ func TestMirrors(t *testing.T) {
 		})
 	}
 	t.Run("every host failing: the first error, naming the others", func(t *testing.T) {
-		in := newTestInspector(WithMirrors(map[string][]string{origin: {mirrorHost}}))
+		in := newTestInspector(t, WithMirrors(map[string][]string{origin: {mirrorHost}}))
 		_, err := in.Inspect(context.Background(), origin+"/nowhere:1", nil)
 		assertErr(t, err, ErrNotFound, "mirror "+mirrorHost, "then tried "+origin)
 	})
@@ -240,7 +238,7 @@ func TestMirrors(t *testing.T) {
 		mirrorHits.Store(0)
 		// Were the mirror not used, the lookup would go to Docker Hub: the
 		// transport refuses anything but loopback so that it cannot.
-		in := newTestInspector(WithMirrors(map[string][]string{"docker.io": {mirrorHost}}), WithTransport(loopbackOnly{}))
+		in := newTestInspector(t, WithMirrors(map[string][]string{"docker.io": {mirrorHost}}), WithTransport(loopbackOnly{}))
 		pushImage(t, mirrorHost, "library/busybox:1", imageSpec{platform: Platform{"linux", "amd64", ""}, volumes: []string{"/hub"}})
 		img, err := in.Inspect(context.Background(), "busybox:1", nil)
 		if err != nil {

@@ -1,6 +1,8 @@
 package imageinspect
 
 import (
+	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -75,8 +77,10 @@ var defaultBreaker = breakerPolicy{failures: 5, cooldown: 10 * time.Second}
 // once, saying when to retry.
 var defaultRetry = transport.RetryPolicy{Attempts: 3, Backoff: 100 * time.Millisecond, MaxWait: 10 * time.Second, MinLeft: 100 * time.Millisecond}
 
-// Option configures an Inspector.
-type Option func(*options)
+// Option configures an Inspector. An option given a value it cannot use (a
+// negative size, an invalid mirror or pattern) says so, naming the value,
+// and New fails with it: nothing is silently ignored.
+type Option func(*options) error
 
 type options struct {
 	keychain         authn.Keychain
@@ -104,7 +108,9 @@ type options struct {
 	failureTTL        time.Duration // 0: failures are not remembered
 }
 
-func makeOptions(opts ...Option) *options {
+// makeOptions applies opts over the defaults, and returns what every
+// option that failed said, in the order given.
+func makeOptions(opts ...Option) (*options, error) {
 	o := &options{
 		// The keychain docker, crane and kubectl users already have.
 		keychain:         authn.DefaultKeychain,
@@ -127,171 +133,35 @@ func makeOptions(opts ...Option) *options {
 		tenantConcurrency: defaultTenantConcurrency,
 		breaker:           defaultBreaker,
 	}
+	var errs []error
 	for _, opt := range opts {
-		opt(o)
-	}
-	return o
-}
-
-// WithKeychain sets where registry credentials come from when an inspection
-// brings none (UsingKeychain). The default is authn.DefaultKeychain (the
-// docker config of the user). What it resolves is kept 5 minutes, and read
-// again at once after a registry refuses it.
-func WithKeychain(k authn.Keychain) Option {
-	return func(o *options) {
-		if k != nil {
-			o.keychain = k
+		if err := opt(o); err != nil {
+			errs = append(errs, err)
 		}
 	}
+	return o, errors.Join(errs...)
 }
 
-// WithTransport sets the base HTTP transport (tests, proxies). Retries,
-// size limits, the redirect bound and authentication are layered on top of
-// it; the dial guard, WithRegistryCAs and WithInsecureRegistries' TLS part
-// belong to the default transport and are replaced with it. The default is
-// one http.Transport per Inspector, so that connections to each registry are
-// reused across inspections.
-func WithTransport(rt http.RoundTripper) Option {
-	return func(o *options) {
-		o.transport = rt
-	}
-}
-
-// WithMaxManifestBytes caps the size of a manifest or index (default 4 MiB).
-func WithMaxManifestBytes(n int64) Option {
-	return func(o *options) {
-		if n > 0 {
-			o.maxManifestBytes = n
+// positive is an option setting a count or a size, which must be more
+// than 0; option names it in errors.
+func positive[T int | int64](option string, n T, field func(*options) *T) Option {
+	return func(o *options) error {
+		if n <= 0 {
+			return fmt.Errorf("imageinspect.%s(%d): want more than 0", option, n)
 		}
+		*field(o) = n
+		return nil
 	}
 }
 
-// WithMaxConfigBytes caps the size of an image config (default 4 MiB).
-func WithMaxConfigBytes(n int64) Option {
-	return func(o *options) {
-		if n > 0 {
-			o.maxConfigBytes = n
+// nonNegative is an option setting a duration, for which 0 means "none"
+// and a negative value nothing.
+func nonNegative(option string, d time.Duration, field func(*options) *time.Duration) Option {
+	return func(o *options) error {
+		if d < 0 {
+			return fmt.Errorf("imageinspect.%s(%s): want 0 or more", option, d)
 		}
-	}
-}
-
-// WithMaxVolumes caps the VOLUMEs one image config may declare (default
-// 256). A config declaring more, or a VOLUME path longer than 4096 bytes
-// (PATH_MAX), is an image error (ErrTooLarge) that names the count and the
-// limit; the paths are counted before any is decoded, so such a config
-// costs no more memory than its bytes.
-func WithMaxVolumes(n int) Option {
-	return func(o *options) {
-		if n > 0 {
-			o.maxVolumes = n
-		}
-	}
-}
-
-// WithLogger sets where debug logs go (V(1): fetches, retries, cache
-// decisions). Credentials are never logged. The default discards everything.
-func WithLogger(l logr.Logger) Option {
-	return func(o *options) {
-		o.logger = l
-	}
-}
-
-// WithUserAgent sets the product sent in the User-Agent header
-// (default "volumeguard"); go-containerregistry appends its own.
-func WithUserAgent(ua string) Option {
-	return func(o *options) {
-		if ua != "" {
-			o.userAgent = ua
-		}
-	}
-}
-
-// WithTagTTL sets how long a tag stays resolved to the digest it pointed to.
-// 0, the default, keeps it for the Inspector's lifetime, which suits one-shot
-// commands; a long-running webhook sets minutes so that re-pushed tags are
-// seen. An expired tag is revalidated with a HEAD: if it still points to the
-// same digest, nothing else is fetched. Digests never expire: their content
-// cannot change.
-func WithTagTTL(d time.Duration) Option {
-	return func(o *options) {
-		if d >= 0 {
-			o.tagTTL = d
-		}
-	}
-}
-
-// WithMaxStale bounds how long an expired tag is served while revalidating
-// it fails (registry down, rate-limited, slow): default 1 hour past its
-// TTL. Within it, the expired digest is served and the registry asked again
-// 30 s later; past it, the lookup fails with the revalidation's error. 0
-// never serves an expired tag. Tags without a TTL (WithTagTTL 0) never
-// expire, so this does not apply to them.
-func WithMaxStale(d time.Duration) Option {
-	return func(o *options) {
-		if d >= 0 {
-			o.maxStale = d
-		}
-	}
-}
-
-// WithNotFoundTTL sets how long a "not found" answer is remembered (default
-// 30 s); 0 asks the registry every time.
-func WithNotFoundTTL(d time.Duration) Option {
-	return func(o *options) {
-		if d >= 0 {
-			o.notFoundTTL = d
-		}
-	}
-}
-
-// WithCacheSize caps the number of cached entries (tags, manifests, configs
-// and "not found" answers together; default 10,000). The least recently
-// used go first.
-func WithCacheSize(n int) Option {
-	return func(o *options) {
-		if n > 0 {
-			o.cacheSize = n
-		}
-	}
-}
-
-// WithCacheBytes caps the estimated memory of the cache (default 64 MiB).
-func WithCacheBytes(n int64) Option {
-	return func(o *options) {
-		if n > 0 {
-			o.cacheBytes = n
-		}
-	}
-}
-
-// WithRetries sets how many times in all a failed request is tried (default
-// 3) and the wait before the second try (default 100 ms, doubling after).
-// Retries happen only while the caller's deadline leaves time for them.
-func WithRetries(attempts int, backoff time.Duration) Option {
-	return func(o *options) {
-		if attempts > 0 {
-			o.retry.Attempts = attempts
-		}
-		if backoff > 0 {
-			o.retry.Backoff = backoff
-		}
-	}
-}
-
-// WithMetrics sets the callbacks that count cache lookups, registry requests
-// and inspections (default: none).
-func WithMetrics(m Metrics) Option {
-	return func(o *options) {
-		o.metrics = m
-	}
-}
-
-// WithClock sets the time source of the caches' expiry (tests, simulations).
-// The default is time.Now.
-func WithClock(now func() time.Time) Option {
-	return func(o *options) {
-		if now != nil {
-			o.now = now
-		}
+		*field(o) = d
+		return nil
 	}
 }

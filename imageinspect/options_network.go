@@ -3,9 +3,12 @@ package imageinspect
 import (
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -35,12 +38,19 @@ func defaultNetworkOptions() networkOptions {
 // "host:port") be spoken to over plain HTTP, or over HTTPS without verifying
 // their certificate, as docker's insecure-registries. Loopback registries
 // (localhost, 127.0.0.1, [::1]) already fall back to plain HTTP, as in
-// go-containerregistry.
+// go-containerregistry. A host that is not one is refused.
 func WithInsecureRegistries(hosts ...string) Option {
-	return func(o *options) {
+	return func(o *options) error {
+		var errs []error
 		for _, h := range hosts {
-			o.insecure[normalizeHost(h)] = true
+			host, err := parseHost(h)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("imageinspect.WithInsecureRegistries: %w", err))
+				continue
+			}
+			o.insecure[host] = true
 		}
+		return errors.Join(errs...)
 	}
 }
 
@@ -51,18 +61,28 @@ func WithInsecureRegistries(hosts ...string) Option {
 // with a repository prefix ("harbor.example/dockerhub-proxy", as Harbor's
 // proxy cache projects want) and "http://" for plain HTTP. Each mirror gets
 // at most half the time left, so that the registry still has its chance.
-// Credentials for a mirror are resolved for the mirror's host. Invalid
-// entries are ignored (ValidateMirror tells them).
+// Credentials for a mirror are resolved for the mirror's host. An invalid
+// registry or mirror is refused (ValidateMirror tells them).
 func WithMirrors(mirrors map[string][]string) Option {
-	return func(o *options) {
-		for registry, list := range mirrors {
-			key := normalizeHost(registry)
-			for _, s := range list {
-				if m, err := parseMirror(s); err == nil {
-					o.network.mirrors[key] = append(o.network.mirrors[key], m)
+	return func(o *options) error {
+		var errs []error
+		// Sorted, so that the errors come out in one order.
+		for _, registry := range slices.Sorted(maps.Keys(mirrors)) {
+			key, err := parseHost(registry)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("imageinspect.WithMirrors: %w", err))
+				continue
+			}
+			for _, s := range mirrors[registry] {
+				m, err := parseMirror(s)
+				if err != nil {
+					errs = append(errs, fmt.Errorf("imageinspect.WithMirrors: mirror of %s: %w", registry, err))
+					continue
 				}
+				o.network.mirrors[key] = append(o.network.mirrors[key], m)
 			}
 		}
+		return errors.Join(errs...)
 	}
 }
 
@@ -70,8 +90,9 @@ func WithMirrors(mirrors map[string][]string) Option {
 // are verified with (default: the system's). LoadRegistryCAs reads them from
 // a PEM file, on top of the system's.
 func WithRegistryCAs(pool *x509.CertPool) Option {
-	return func(o *options) {
+	return func(o *options) error {
 		o.network.rootCAs = pool
+		return nil
 	}
 }
 
@@ -102,24 +123,31 @@ func LoadRegistryCAs(path string) (*x509.CertPool, error) {
 // "registry.local:*", "ghcr.io/my-org". A prefix matches whole path
 // segments ("ghcr.io/my-org" matches ghcr.io/my-org/app, not
 // ghcr.io/my-organization). Official Docker Hub images are
-// "docker.io/library/NAME". An invalid pattern matches nothing
+// "docker.io/library/NAME". An invalid pattern is refused
 // (ValidateRegistryPattern tells them). Default: every registry.
 func WithAllowedRegistries(patterns ...string) Option {
-	return func(o *options) {
-		for _, p := range patterns {
-			o.network.allowed = append(o.network.allowed, parsePattern(p))
-		}
-	}
+	return registryPatterns("WithAllowedRegistries", patterns, func(o *options) *[]registryPattern { return &o.network.allowed })
 }
 
 // WithDeniedRegistries refuses the registries matching one of the patterns
-// (see WithAllowedRegistries), even if allowed; an invalid pattern matches
-// every registry, so that a typo cannot open what was meant to be closed.
+// (see WithAllowedRegistries), even if allowed. An invalid pattern is
+// refused, so that a typo cannot leave open what was meant to be closed.
 func WithDeniedRegistries(patterns ...string) Option {
-	return func(o *options) {
+	return registryPatterns("WithDeniedRegistries", patterns, func(o *options) *[]registryPattern { return &o.network.denied })
+}
+
+func registryPatterns(option string, patterns []string, field func(*options) *[]registryPattern) Option {
+	return func(o *options) error {
+		var errs []error
 		for _, p := range patterns {
-			o.network.denied = append(o.network.denied, parsePattern(p))
+			rp, err := parsePattern(p)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("imageinspect.%s: %w", option, err))
+				continue
+			}
+			*field(o) = append(*field(o), rp)
 		}
+		return errors.Join(errs...)
 	}
 }
 
@@ -129,26 +157,60 @@ func WithDeniedRegistries(patterns ...string) Option {
 // default: an image reference is written by whoever writes a pod spec, and
 // must not make the webhook probe its node's metadata service.
 func WithLinkLocalAllowed(allow bool) Option {
-	return func(o *options) {
+	return func(o *options) error {
 		o.network.guard.AllowLinkLocal = allow
+		return nil
 	}
 }
 
-// WithBlockedNetworks refuses connections to these networks too (the
-// cluster's service and pod ranges, the API server, ...).
+// WithBlockedNetworks refuses connections to addresses in these networks
+// too (the cluster's service and pod ranges, the API server, ...), as the
+// link-local ones: after name resolution, before any packet is sent, and
+// for IP literals sent through a proxy. ParseBlockedNetworks reads them
+// from CIDR notation. The zero netip.Prefix, which is no network, is
+// refused.
 func WithBlockedNetworks(prefixes ...netip.Prefix) Option {
-	return func(o *options) {
-		o.network.guard.Blocked = append(o.network.guard.Blocked, prefixes...)
+	return func(o *options) error {
+		for i, p := range prefixes {
+			if !p.IsValid() {
+				return fmt.Errorf("imageinspect.WithBlockedNetworks: network %d of %d is not a valid prefix", i+1, len(prefixes))
+			}
+		}
+		for _, p := range prefixes {
+			o.network.guard.Blocked = append(o.network.guard.Blocked, p.Masked())
+		}
+		return nil
 	}
 }
 
-// WithMaxRedirects bounds the redirects followed per request (default 5);
-// a redirect loop is refused at once.
-func WithMaxRedirects(n int) Option {
-	return func(o *options) {
-		if n >= 0 {
-			o.network.maxRedirects = n
+// ParseBlockedNetwork reads a network in CIDR notation ("10.96.0.0/12",
+// "fd00::/8") for WithBlockedNetworks; an address without a prefix length
+// is that address alone.
+func ParseBlockedNetwork(s string) (netip.Prefix, error) {
+	s = strings.TrimSpace(s)
+	if !strings.Contains(s, "/") {
+		addr, err := netip.ParseAddr(s)
+		if err != nil {
+			return netip.Prefix{}, fmt.Errorf("parsing network %q: want CIDR notation, such as 10.96.0.0/12 or fd00::/8", s)
 		}
+		return netip.PrefixFrom(addr.WithZone(""), addr.BitLen()), nil
+	}
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("parsing network %q: want CIDR notation, such as 10.96.0.0/12 or fd00::/8", s)
+	}
+	return p, nil
+}
+
+// WithMaxRedirects bounds the redirects followed per request (default 5,
+// 0 or more); a redirect loop is refused at once.
+func WithMaxRedirects(n int) Option {
+	return func(o *options) error {
+		if n < 0 {
+			return fmt.Errorf("imageinspect.WithMaxRedirects(%d): want 0 or more", n)
+		}
+		o.network.maxRedirects = n
+		return nil
 	}
 }
 

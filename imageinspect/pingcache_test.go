@@ -57,7 +57,7 @@ func TestPingIsAskedOncePerRegistry(t *testing.T) {
 			if tt.auth {
 				kc = staticKeychain{host: host, user: testUser, pass: testPass}
 			}
-			in := New(WithKeychain(kc), WithClock(clk.Now))
+			in := mustNew(t, WithKeychain(kc), WithClock(clk.Now))
 			for i, r := range repos {
 				if i == len(repos)/2 {
 					clk.advance(tt.advance)
@@ -81,7 +81,7 @@ func TestConcurrentLookupsShareOnePing(t *testing.T) {
 		pushImage(t, host, fmt.Sprintf("app/r%d:v1", i), imageSpec{volumes: []string{"/data"}})
 	}
 	counter.pings.Store(0)
-	in := newTestInspector()
+	in := newTestInspector(t)
 	var wg sync.WaitGroup
 	for i := range repos {
 		wg.Add(1)

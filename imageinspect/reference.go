@@ -55,13 +55,13 @@ func parseDigestFirst(ref string, opts ...name.Option) (name.Reference, error) {
 	return name.ParseReference(ref, opts...)
 }
 
-// normalizeHost spells a registry host as references parse it
-// ("docker.io" is "index.docker.io").
-func normalizeHost(h string) string {
-	h = strings.TrimPrefix(strings.TrimPrefix(h, "https://"), "http://")
-	h = strings.TrimSuffix(h, "/")
-	if reg, err := name.NewRegistry(h, name.WeakValidation); err == nil {
-		return reg.RegistryStr()
+// parseHost spells a registry host as references parse it ("docker.io" is
+// "index.docker.io"), or says why h is not one.
+func parseHost(h string) (string, error) {
+	trimmed := strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(strings.TrimSpace(h), "https://"), "http://"), "/")
+	reg, err := name.NewRegistry(trimmed, name.WeakValidation)
+	if err != nil || trimmed == "" || strings.Contains(trimmed, "/") {
+		return "", fmt.Errorf("parsing registry host %q: want host[:port]", h)
 	}
-	return h
+	return reg.RegistryStr(), nil
 }

@@ -47,7 +47,7 @@ func TestNormalizeReference(t *testing.T) {
 }
 
 func TestInsecureRegistries(t *testing.T) {
-	in := New(WithInsecureRegistries("registry.internal:5000", "https://mirror.example/"))
+	in := mustNew(t, WithInsecureRegistries("registry.internal:5000", "https://mirror.example/"))
 	for _, tc := range []struct{ ref, scheme string }{
 		{"registry.internal:5000/app:1", "http"},
 		{"mirror.example/app:1", "http"},

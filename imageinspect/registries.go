@@ -16,29 +16,30 @@ type registryPattern struct {
 	raw  string
 	host string   // glob on host[:port]
 	path []string // globs on the first repository segments
-	bad  bool     // not a valid pattern
 }
 
 // ValidateRegistryPattern reports whether p is a valid registry pattern.
 func ValidateRegistryPattern(p string) error {
-	if parsePattern(p).bad {
-		return fmt.Errorf("parsing registry pattern %q: want host[:port][/repository-prefix] with * ? [...] globs", p)
-	}
-	return nil
+	_, err := parsePattern(p)
+	return err
 }
 
-func parsePattern(p string) registryPattern {
+func parsePattern(p string) (registryPattern, error) {
 	rp := registryPattern{raw: p}
+	bad := fmt.Errorf("parsing registry pattern %q: want host[:port][/repository-prefix] with * ? [...] globs", p)
 	s := strings.TrimSpace(p)
 	s = strings.TrimPrefix(strings.TrimPrefix(s, "https://"), "http://")
 	s = strings.TrimSuffix(s, "/")
 	host, rest, _ := strings.Cut(s, "/")
 	if host == "" {
-		rp.bad = true
-		return rp
+		return rp, bad
 	}
 	if !strings.ContainsAny(host, "*?[") {
-		host = normalizeHost(host) // docker.io is index.docker.io
+		h, err := parseHost(host) // docker.io is index.docker.io
+		if err != nil {
+			return rp, bad
+		}
+		host = h
 	}
 	rp.host = host
 	if rest != "" {
@@ -46,10 +47,10 @@ func parsePattern(p string) registryPattern {
 	}
 	for _, part := range append([]string{host}, rp.path...) {
 		if _, err := path.Match(part, ""); err != nil || part == "" {
-			rp.bad = true
+			return rp, bad
 		}
 	}
-	return rp
+	return rp, nil
 }
 
 func (p registryPattern) matches(repo name.Repository) bool {
@@ -71,7 +72,7 @@ func (p registryPattern) matches(repo name.Repository) bool {
 // admit refuses repositories the allowed and denied patterns rule out.
 func (o *networkOptions) admit(repo name.Repository) error {
 	for _, p := range o.denied {
-		if p.bad || p.matches(repo) {
+		if p.matches(repo) {
 			return &transport.NotAllowedError{Target: repo.Name(), Why: fmt.Sprintf("denied by the registry pattern %q", p.raw)}
 		}
 	}
@@ -80,7 +81,7 @@ func (o *networkOptions) admit(repo name.Repository) error {
 	}
 	var raws []string
 	for _, p := range o.allowed {
-		if !p.bad && p.matches(repo) {
+		if p.matches(repo) {
 			return nil
 		}
 		raws = append(raws, fmt.Sprintf("%q", p.raw))

@@ -51,7 +51,7 @@ func TestMaxStale(t *testing.T) {
 			})
 			pushImage(t, host, "app:1", imageSpec{platform: Platform{"linux", "amd64", ""}, volumes: []string{"/data"}})
 			clk := newClock()
-			in := newTestInspector(append([]Option{WithTagTTL(ttl), WithClock(clk.Now), WithRetries(1, 0)}, tc.opts...)...)
+			in := newTestInspector(t, append([]Option{WithTagTTL(ttl), WithClock(clk.Now), WithRetries(1, 0)}, tc.opts...)...)
 			if _, err := in.Inspect(context.Background(), host+"/app:1", nil); err != nil {
 				t.Fatal(err)
 			}

@@ -45,7 +45,10 @@ func startRegistry(t *testing.T) (*analysis.Analyzer, string) {
 		}
 	}
 	// Anonymous: the user's docker credentials stay out of the test.
-	inspector := imageinspect.New(imageinspect.WithKeychain(authn.NewMultiKeychain()))
+	inspector, err := imageinspect.New(imageinspect.WithKeychain(authn.NewMultiKeychain()))
+	if err != nil {
+		t.Fatal(err)
+	}
 	return analysis.New(inspector), host
 }
 

@@ -140,7 +140,7 @@ func TestInspectTriesEachPullSecret(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			in := imageinspect.New(imageinspect.WithKeychain(staticKeychain{}))
+			in := newInspector(t, imageinspect.WithKeychain(staticKeychain{}))
 			_, err = in.Inspect(context.Background(), host+"/private:1", nil, imageinspect.UsingKeychain(kc))
 			switch {
 			case tc.ok && err != nil:
@@ -150,4 +150,15 @@ func TestInspectTriesEachPullSecret(t *testing.T) {
 			}
 		})
 	}
+}
+
+// newInspector is imageinspect.New, failing the test on an option it
+// refuses.
+func newInspector(t testing.TB, opts ...imageinspect.Option) *imageinspect.Inspector {
+	t.Helper()
+	in, err := imageinspect.New(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in
 }

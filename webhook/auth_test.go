@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-logr/logr/funcr"
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -79,7 +80,7 @@ func newPullSecretsEnv(t *testing.T, enabled bool) *pullSecretsEnv {
 	if !src.HasSynced() {
 		t.Fatal("the pull-secret source has not synced")
 	}
-	inspector := imageinspect.New(imageinspect.WithKeychain(anonymous), imageinspect.WithTagTTL(DefaultTagTTL))
+	inspector := newInspector(t, imageinspect.WithKeychain(anonymous), imageinspect.WithTagTTL(5*time.Minute))
 	e.cfg = HandlerConfig{
 		Analyzer:         analysis.New(inspector),
 		Namespaces:       fakeNamespaces{"team": namespace("team", nil, nil)},
@@ -199,16 +200,8 @@ func deploymentWithSecret(image string, secrets ...string) map[string]any {
 func TestRunWithoutPullSecrets(t *testing.T) {
 	certFile, keyFile := writeCert(t, t.TempDir(), 1)
 	logs := &syncbuffer.Buffer{}
-	o := NewOptions()
-	o.Listen, o.MetricsListen = "127.0.0.1:0", "127.0.0.1:0"
-	o.TLSCertFile, o.TLSPrivateKeyFile = certFile, keyFile
-	o.Kubeconfig = writeKubeconfig(t, "https://127.0.0.1:1")
-	o.LogOutput = logs
-	o.PullSecrets = false
-	cfg, err := o.Config()
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := runConfig(t, certFile, keyFile, logs)
+	cfg.PullSecrets = false
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- Run(ctx, cfg) }()

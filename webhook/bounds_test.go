@@ -42,7 +42,7 @@ func hostilePod(env *testEnv, containers, volumes, pathLen int) *corev1.Pod {
 // HTTP status, the raw answer and its review.
 func answer(t *testing.T, env *testEnv, e Endpoint, pod *corev1.Pod) (int, []byte, *admissionv1.AdmissionReview) {
 	t.Helper()
-	h := newReviewHandler(e, NewHandler(env.cfg, e), maxAdmissionTimeout, nil, env.cfg.Metrics, logr.Discard())
+	h := newReviewHandler(e, NewHandler(env.cfg, e), MaxAdmissionTimeout, nil, env.cfg.Metrics, logr.Discard())
 	body := reviewBody(t, request(t, admissionv1.Create, podKind, "default", pod, nil))
 	srv := httptest.NewServer(h)
 	defer srv.Close()
@@ -203,7 +203,7 @@ func TestAnswerOverTheLimitIsAnError(t *testing.T) {
 	huge := admission.HandlerFunc(func(context.Context, admission.Request) admission.Response {
 		return admission.Allowed("").WithWarnings(strings.Repeat("w", maxAnswerBytes))
 	})
-	h := newReviewHandler(Validating, huge, maxAdmissionTimeout, nil, NewMetrics(), logr.Discard())
+	h := newReviewHandler(Validating, huge, MaxAdmissionTimeout, nil, NewMetrics(), logr.Discard())
 	req := request(t, admissionv1.Create, podKind, "default", zkPod(nil), nil)
 	status, review := post(t, h, "", "application/json", reviewBody(t, req))
 	r := review.Response

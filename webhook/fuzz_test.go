@@ -9,6 +9,7 @@ import (
 	"runtime/metrics"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
@@ -163,7 +164,7 @@ func fuzzMux(onError RegistryErrorPolicy) http.Handler {
 		OnRegistryError:  onError,
 		Metrics:          NewMetrics(),
 	}
-	return admissionMux(hc, DefaultAdmissionTimeout, 0, logr.Discard())
+	return admissionMux(hc, 8*time.Second, 0, logr.Discard()) // serve's default --admission-timeout
 }
 
 func manyPaths(n int) []string {

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/registry"
@@ -60,7 +61,7 @@ func TestInspectorMetrics(t *testing.T) {
 	image := host + "/library/zookeeper:3.4.13"
 	pushImage(t, image, "/data")
 	m := NewMetrics()
-	in := imageinspect.New(imageinspect.WithKeychain(anonymous), imageinspect.WithTagTTL(DefaultTagTTL),
+	in := newInspector(t, imageinspect.WithKeychain(anonymous), imageinspect.WithTagTTL(5*time.Minute),
 		imageinspect.WithMetrics(m.InspectorMetrics()))
 	ctx := context.Background()
 

@@ -24,16 +24,8 @@ func TestRunShutdownDelay(t *testing.T) {
 	dir := t.TempDir()
 	certFile, keyFile := writeCert(t, dir, 1)
 	logs := &syncbuffer.Buffer{}
-	o := NewOptions()
-	o.Listen, o.MetricsListen = "127.0.0.1:0", "127.0.0.1:0"
-	o.TLSCertFile, o.TLSPrivateKeyFile = certFile, keyFile
-	o.Kubeconfig = writeKubeconfig(t, "https://127.0.0.1:1")
-	o.LogOutput = logs
-	o.ShutdownDelay = 2 * time.Second
-	cfg, err := o.Config()
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := runConfig(t, certFile, keyFile, logs)
+	cfg.ShutdownDelay = 2 * time.Second
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)

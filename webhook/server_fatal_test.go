@@ -151,7 +151,8 @@ func TestRunEndsOnFatalErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			logs := &syncbuffer.Buffer{}
-			cfg := runConfig(t, dir, logs)
+			cfg := runConfig(t, filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key"), logs)
+			cfg.AdmissionTimeout = time.Second
 			listens := &recordingListen{}
 			cfg.listen = listens.listen
 			trigger := tt.setup(t, cfg, dir)
@@ -175,22 +176,4 @@ func TestRunEndsOnFatalErrors(t *testing.T) {
 			}
 		})
 	}
-}
-
-// runConfig is the configuration `serve` builds, on loopback ports, with
-// the certificate files in dir (not written) and an API server that is
-// not there.
-func runConfig(t *testing.T, dir string, logs *syncbuffer.Buffer) *Config {
-	t.Helper()
-	o := NewOptions()
-	o.Listen, o.MetricsListen = "127.0.0.1:0", "127.0.0.1:0"
-	o.TLSCertFile, o.TLSPrivateKeyFile = filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
-	o.Kubeconfig = writeKubeconfig(t, "https://127.0.0.1:1")
-	o.LogOutput = logs
-	o.AdmissionTimeout = time.Second
-	cfg, err := o.Config()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cfg
 }

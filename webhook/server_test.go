@@ -107,15 +107,7 @@ func TestRunServes(t *testing.T) {
 	dir := t.TempDir()
 	certFile, keyFile := writeCert(t, dir, 1)
 	logs := &syncbuffer.Buffer{}
-	o := NewOptions()
-	o.Listen, o.MetricsListen = "127.0.0.1:0", "127.0.0.1:0"
-	o.TLSCertFile, o.TLSPrivateKeyFile = certFile, keyFile
-	o.Kubeconfig = writeKubeconfig(t, "https://127.0.0.1:1")
-	o.LogOutput = logs
-	cfg, err := o.Config()
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := runConfig(t, certFile, keyFile, logs)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
@@ -224,15 +216,7 @@ func (m *fakeCertManager) Ready() <-chan struct{} { return m.ready }
 func TestRunWaitsForCertManager(t *testing.T) {
 	dir := t.TempDir()
 	logs := &syncbuffer.Buffer{}
-	o := NewOptions()
-	o.Listen, o.MetricsListen = "127.0.0.1:0", "127.0.0.1:0"
-	o.TLSCertFile, o.TLSPrivateKeyFile = filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
-	o.Kubeconfig = writeKubeconfig(t, "https://127.0.0.1:1")
-	o.LogOutput = logs
-	cfg, err := o.Config()
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := runConfig(t, filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key"), logs)
 	m := &fakeCertManager{release: make(chan struct{}), ready: make(chan struct{})}
 	cfg.NewCertManager = func(kubernetes.Interface) (CertManager, error) { return m, nil }
 	ctx, cancel := context.WithCancel(context.Background())

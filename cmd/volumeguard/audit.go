@@ -8,7 +8,6 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/volumeguard/volumeguard/audit"
 	"github.com/volumeguard/volumeguard/internal/report"
@@ -66,6 +65,10 @@ terminated (SIGTERM), without a report.`,
 			if o.namespace != "" && o.allNamespaces && cmd.Flags().Changed("all-namespaces") {
 				return fmt.Errorf("--namespace and --all-namespaces exclude each other")
 			}
+			analyzer, err := o.analysis.analyzer(cfg)
+			if err != nil {
+				return err
+			}
 			restConfig, namespace, err := o.restConfig()
 			if err != nil {
 				return err
@@ -86,7 +89,7 @@ terminated (SIGTERM), without a report.`,
 				ctx, cancel = context.WithTimeoutCause(ctx, d, &report.TimeoutError{Timeout: d})
 				defer cancel()
 			}
-			r := audit.Run(ctx, client, o.analysis.analyzer(cfg), opts)
+			r := audit.Run(ctx, client, analyzer, opts)
 			line.clear()
 			if cmd.Context().Err() != nil {
 				// Interrupted: no report, the exit code says why.
@@ -121,20 +124,16 @@ terminated (SIGTERM), without a report.`,
 }
 
 // restConfig finds the API server as kubectl does (--kubeconfig, KUBECONFIG,
-// ~/.kube/config, in-cluster) and the namespace to audit: -n, all, or the
-// context's with --all-namespaces=false.
+// ~/.kube/config, in-cluster; --context) and the namespace to audit: -n,
+// all, or the context's with --all-namespaces=false.
 func (o *auditOptions) restConfig() (*rest.Config, string, error) {
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	rules.ExplicitPath = o.kubeconfig
-	loader := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: o.context})
-	cfg, err := loader.ClientConfig()
+	cfg, loader, err := restConfig(o.kubeconfig, o.context)
 	if err != nil {
-		return nil, "", fmt.Errorf("finding the API server (--kubeconfig, KUBECONFIG, ~/.kube/config, in-cluster): %w", err)
+		return nil, "", err
 	}
 	// A GET per ReplicaSet and Job at client-go's default 5 per second would
 	// take minutes on a large cluster; kubectl allows 50.
 	cfg.QPS, cfg.Burst = 50, 100
-	cfg.UserAgent = "volumeguard/" + version
 	namespace := o.namespace
 	if namespace == "" && !o.allNamespaces {
 		if namespace, _, err = loader.Namespace(); err != nil {

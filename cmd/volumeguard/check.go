@@ -64,6 +64,10 @@ Exit codes:
 			if err != nil {
 				return err
 			}
+			analyzer, err := o.analyzer(cfg)
+			if err != nil {
+				return err
+			}
 			opts := check.Options{Paths: args, Stdin: s.in, Concurrency: o.concurrency, Timeout: o.timeout}
 			line := newStatusLine(s.err)
 			opts.Progress = line.progress("checking pod specs")
@@ -72,7 +76,7 @@ Exit codes:
 			if o.output == "json" {
 				report = check.NewJSONWriter(out)
 			}
-			summary, err := check.Run(cmd.Context(), o.analyzer(cfg), opts, report)
+			summary, err := check.Run(cmd.Context(), analyzer, opts, report)
 			line.clear()
 			if cmd.Context().Err() != nil {
 				return context.Cause(cmd.Context())
@@ -152,11 +156,14 @@ func (o *checkOptions) validate() (checkConfig, error) {
 // oneRun is longer than any run of a one-shot command.
 const oneRun = 24 * time.Hour
 
-func (o *checkOptions) analyzer(cfg checkConfig) *analysis.Analyzer {
+func (o *checkOptions) analyzer(cfg checkConfig) (*analysis.Analyzer, error) {
 	// A one-shot run remembers an image that could not be read for the rest
 	// of the run: 40 pod specs naming an image on a registry that hangs cost
 	// one lookup, not 40.
-	inspector := o.registry.inspector(imageinspect.WithFailureTTL(oneRun))
+	inspector, err := o.registry.inspector(imageinspect.WithFailureTTL(oneRun))
+	if err != nil {
+		return nil, err
+	}
 	opts := append([]analysis.Option{analysis.WithLookupTimeout(o.lookupTimeout)}, cfg.analyzerOptions...)
-	return analysis.New(inspector, opts...)
+	return analysis.New(inspector, opts...), nil
 }

@@ -68,7 +68,11 @@ Exit codes:
 			if o.write && slices.Contains(args, "-") {
 				return fmt.Errorf("--write cannot replace stdin: name files, or drop --write to print the fixed manifests")
 			}
-			res, err := manifestfix.Run(cmd.Context(), o.check.analyzer(cfg), manifestfix.Options{
+			analyzer, err := o.check.analyzer(cfg)
+			if err != nil {
+				return err
+			}
+			res, err := manifestfix.Run(cmd.Context(), analyzer, manifestfix.Options{
 				Paths: args, Stdin: s.in, SizeLimit: cfg.sizeLimit,
 				Concurrency: o.check.concurrency, Timeout: o.check.timeout,
 			})

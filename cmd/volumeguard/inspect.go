@@ -70,7 +70,11 @@ terminated (SIGTERM).`,
 				ctx, cancel = context.WithTimeout(ctx, o.timeout)
 				defer cancel()
 			}
-			img, err := o.registry.inspector().Inspect(ctx, args[0], platform)
+			inspector, err := o.registry.inspector()
+			if err != nil {
+				return err
+			}
+			img, err := inspector.Inspect(ctx, args[0], platform)
 			if err != nil {
 				return err
 			}

@@ -3,6 +3,7 @@ package main
 import (
 	"crypto/x509"
 	"fmt"
+	"net/netip"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -20,6 +21,7 @@ type registryOptions struct {
 	allowed        []string
 	denied         []string
 	allowLinkLocal bool
+	denyNetworks   []netip.Prefix
 }
 
 func (o *registryOptions) addFlags(fs *pflag.FlagSet) {
@@ -36,9 +38,13 @@ func (o *registryOptions) addFlags(fs *pflag.FlagSet) {
 		"never look up images of registries matching these patterns (as --allowed-registries; wins over it); repeatable")
 	fs.BoolVar(&o.allowLinkLocal, "allow-link-local", false,
 		"let registries resolve to link-local addresses and cloud metadata endpoints (169.254.0.0/16, fe80::/10, fd00:ec2::254, ...), refused by default so that a pod spec cannot make volumeguard probe them")
+	fs.Var(&networksValue{&o.denyNetworks}, "deny-networks",
+		"never connect to registries at addresses in these networks, CIDR,... (the cluster's service and pod ranges, the API server: 10.96.0.0/12,10.244.0.0/16), as to link-local ones; repeatable")
 }
 
-func (o *registryOptions) inspector(extra ...imageinspect.Option) *imageinspect.Inspector {
+// inspector is the registry client the flags describe, with extra options
+// of the command (TTLs, metrics, ...).
+func (o *registryOptions) inspector(extra ...imageinspect.Option) (*imageinspect.Inspector, error) {
 	opts := []imageinspect.Option{
 		imageinspect.WithInsecureRegistries(o.insecure...),
 		imageinspect.WithUserAgent("volumeguard/" + version),
@@ -46,11 +52,16 @@ func (o *registryOptions) inspector(extra ...imageinspect.Option) *imageinspect.
 		imageinspect.WithAllowedRegistries(o.allowed...),
 		imageinspect.WithDeniedRegistries(o.denied...),
 		imageinspect.WithLinkLocalAllowed(o.allowLinkLocal),
+		imageinspect.WithBlockedNetworks(o.denyNetworks...),
 	}
 	if o.caFile.pool != nil {
 		opts = append(opts, imageinspect.WithRegistryCAs(o.caFile.pool))
 	}
-	return imageinspect.New(append(opts, extra...)...)
+	in, err := imageinspect.New(append(opts, extra...)...)
+	if err != nil {
+		return nil, fmt.Errorf("configuring the registry client: %w", err)
+	}
+	return in, nil
 }
 
 // mirrorsValue parses --registry-mirror REGISTRY=MIRROR[,MIRROR...].
@@ -99,6 +110,30 @@ func (v *patternsValue) Set(s string) error {
 func (v *patternsValue) String() string { return strings.Join(*v.p, ",") }
 
 func (v *patternsValue) Type() string { return "patterns" }
+
+// networksValue collects --deny-networks, comma-separated or repeated.
+type networksValue struct{ p *[]netip.Prefix }
+
+func (v *networksValue) Set(s string) error {
+	for _, n := range strings.Split(s, ",") {
+		p, err := imageinspect.ParseBlockedNetwork(n)
+		if err != nil {
+			return err
+		}
+		*v.p = append(*v.p, p)
+	}
+	return nil
+}
+
+func (v *networksValue) String() string {
+	out := make([]string, len(*v.p))
+	for i, p := range *v.p {
+		out[i] = p.String()
+	}
+	return strings.Join(out, ",")
+}
+
+func (v *networksValue) Type() string { return "networks" }
 
 // caFileValue loads --registry-ca-file as it is parsed.
 type caFileValue struct {

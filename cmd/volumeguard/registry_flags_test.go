@@ -44,14 +44,28 @@ func TestRegistryFlags(t *testing.T) {
 		{
 			name: "link-local off by default",
 			check: func(t *testing.T, o *registryOptions) {
-				if o.allowLinkLocal || o.caFile.pool != nil {
-					t.Errorf("defaults: allowLinkLocal %v, CA pool %v", o.allowLinkLocal, o.caFile.pool)
+				if o.allowLinkLocal || o.caFile.pool != nil || len(o.denyNetworks) != 0 {
+					t.Errorf("defaults: allowLinkLocal %v, CA pool %v, deny networks %v", o.allowLinkLocal, o.caFile.pool, o.denyNetworks)
 				}
-				if o.inspector() == nil {
-					t.Error("no inspector from the defaults")
+				if in, err := o.inspector(); in == nil || err != nil {
+					t.Errorf("no inspector from the defaults: %v", err)
 				}
 			},
 		},
+		{
+			name: "networks denied, repeated and comma-separated",
+			args: []string{"--deny-networks", "10.96.0.0/12, 10.244.0.0/16", "--deny-networks", "fd00::/8,10.0.0.1"},
+			check: func(t *testing.T, o *registryOptions) {
+				v := networksValue{&o.denyNetworks}
+				if got := v.String(); got != "10.96.0.0/12,10.244.0.0/16,fd00::/8,10.0.0.1/32" {
+					t.Errorf("--deny-networks = %s", got)
+				}
+				if in, err := o.inspector(); in == nil || err != nil {
+					t.Errorf("inspector: %v", err)
+				}
+			},
+		},
+		{name: "an invalid network", args: []string{"--deny-networks", "10.96.0.0/12,10.0.0.0/33"}, bad: `parsing network "10.0.0.0/33": want CIDR notation`},
 		{name: "a mirror without registry", args: []string{"--registry-mirror", "mirror.example"}, bad: "REGISTRY=MIRROR"},
 		{name: "an invalid mirror", args: []string{"--registry-mirror", "docker.io=bad host"}, bad: "parsing mirror"},
 		{name: "an invalid pattern", args: []string{"--denied-registries", "ghcr.io/[x"}, bad: "parsing registry pattern"},

@@ -1,29 +1,16 @@
 package main
 
 import (
-	"errors"
-	"io"
-
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/klog/v2"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
-	"github.com/volumeguard/volumeguard/certs"
 	"github.com/volumeguard/volumeguard/webhook"
 )
 
-// serveOptions are the flags of serve: the webhook's, the registry flags
-// every command reading images shares, and those of --manage-certs.
-type serveOptions struct {
-	webhook  *webhook.Options
-	registry registryOptions
-	managed  certOptions
-}
-
 func newServeCommand(s streams) *cobra.Command {
-	so := &serveOptions{webhook: webhook.NewOptions()}
+	so := newServeOptions()
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the admission webhook",
@@ -83,53 +70,28 @@ The API server is found as kubectl finds it: --kubeconfig, KUBECONFIG,
 }
 
 func (so *serveOptions) addFlags(fs *pflag.FlagSet) {
-	o := so.webhook
-	fs.StringVar(&o.Listen, "listen", o.Listen, "[HOST]:PORT of the HTTPS admission endpoints /mutate and /validate")
-	fs.StringVar(&o.TLSCertFile, "tls-cert-file", o.TLSCertFile, "serving certificate (PEM), re-read when it changes; required without --manage-certs")
-	fs.StringVar(&o.TLSPrivateKeyFile, "tls-private-key-file", o.TLSPrivateKeyFile, "private key of --tls-cert-file (PEM), re-read when it changes; required without --manage-certs")
-	fs.StringVar(&o.MetricsListen, "metrics-listen", o.MetricsListen, "[HOST]:PORT of the plain HTTP /metrics, /healthz and /readyz")
-	fs.StringVar(&o.Mode, "mode", o.Mode, "mode of namespaces without a valid volumeguard.io/mode label: off, audit, mutate or enforce")
-	fs.StringVar(&o.DefaultSizeLimit, "default-size-limit", o.DefaultSizeLimit, "sizeLimit of added emptyDirs without a volumeguard.io/size-limit annotation on the pod or namespace")
-	fs.StringVar(&o.OnRegistryError, "on-registry-error", o.OnRegistryError, "when an image cannot be read in time: allow (with a warning) or deny (in modes mutate and enforce; audit never denies)")
-	fs.DurationVar(&o.AdmissionTimeout, "admission-timeout", o.AdmissionTimeout, "longest time to answer a request; the API server's ?timeout= shortens it (to 90%)")
-	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "kubeconfig file (default: KUBECONFIG, ~/.kube/config, then in-cluster)")
-	fs.StringVar(&o.LogLevel, "log-level", o.LogLevel, "debug, info, warn, error, or a verbosity number (1 = debug)")
-	fs.BoolVar(&o.PullSecrets, "pull-secrets", o.PullSecrets,
+	fs.StringVar(&so.listen, "listen", so.listen, "[HOST]:PORT of the HTTPS admission endpoints /mutate and /validate")
+	fs.StringVar(&so.tlsCertFile, "tls-cert-file", so.tlsCertFile, "serving certificate (PEM), re-read when it changes; required without --manage-certs")
+	fs.StringVar(&so.tlsKeyFile, "tls-private-key-file", so.tlsKeyFile, "private key of --tls-cert-file (PEM), re-read when it changes; required without --manage-certs")
+	fs.StringVar(&so.metricsListen, "metrics-listen", so.metricsListen, "[HOST]:PORT of the plain HTTP /metrics, /healthz and /readyz")
+	fs.StringVar(&so.mode, "mode", so.mode, "mode of namespaces without a valid volumeguard.io/mode label: off, audit, mutate or enforce")
+	fs.StringVar(&so.sizeLimit, "default-size-limit", so.sizeLimit, "sizeLimit of added emptyDirs without a volumeguard.io/size-limit annotation on the pod or namespace")
+	fs.StringVar(&so.onRegistry, "on-registry-error", so.onRegistry, "when an image cannot be read in time: allow (with a warning) or deny (in modes mutate and enforce; audit never denies)")
+	fs.DurationVar(&so.admissionTimeout, "admission-timeout", so.admissionTimeout, "longest time to answer a request; the API server's ?timeout= shortens it (to 90%)")
+	fs.StringVar(&so.kubeconfig, "kubeconfig", so.kubeconfig, "kubeconfig file (default: KUBECONFIG, ~/.kube/config, then in-cluster)")
+	fs.StringVar(&so.logLevel, "log-level", so.logLevel, "debug, info, warn, error, or a verbosity number (1 = debug)")
+	fs.BoolVar(&so.pullSecrets, "pull-secrets", so.pullSecrets,
 		"read images with the imagePullSecrets of pods and of their service accounts, before volumeguard's own docker config; "+
 			"needs list and watch on secrets and serviceaccounts cluster-wide. false: volumeguard's own credentials only, no Secret is read")
-	fs.DurationVar(&o.TagTTL, "tag-ttl", o.TagTTL, "how long a tag stays resolved to its digest before a HEAD revalidates it (0: for the process's lifetime)")
-	fs.DurationVar(&o.NotFoundTTL, "not-found-ttl", o.NotFoundTTL, `how long an image that was "not found" is remembered as such (0: ask every time)`)
-	fs.DurationVar(&o.MaxStale, "max-stale", o.MaxStale, "how long past --tag-ttl a tag is still served while revalidating it fails (registry down, rate-limited); 0: never")
-	fs.IntVar(&o.RegistryConcurrency, "registry-concurrency", o.RegistryConcurrency, "requests in flight per registry host; more wait their turn, so that a registry that hangs holds only its own")
-	fs.IntVar(&o.NamespaceConcurrency, "namespace-concurrency", o.NamespaceConcurrency,
+	fs.DurationVar(&so.tagTTL, "tag-ttl", so.tagTTL, "how long a tag stays resolved to its digest before a HEAD revalidates it (0: for the process's lifetime)")
+	fs.DurationVar(&so.notFoundTTL, "not-found-ttl", so.notFoundTTL, `how long an image that was "not found" is remembered as such (0: ask every time)`)
+	fs.DurationVar(&so.maxStale, "max-stale", so.maxStale, "how long past --tag-ttl a tag is still served while revalidating it fails (registry down, rate-limited); 0: never")
+	fs.IntVar(&so.registryConcurrency, "registry-concurrency", so.registryConcurrency, "requests in flight per registry host; more wait their turn, so that a registry that hangs holds only its own")
+	fs.IntVar(&so.namespaceConcurrency, "namespace-concurrency", so.namespaceConcurrency,
 		"image lookups in flight per namespace that the cache cannot answer; a namespace's slow registry or flood of new images waits in its own queue")
-	fs.DurationVar(&o.ShutdownDelay, "shutdown-delay", o.ShutdownDelay,
+	fs.DurationVar(&so.shutdownDelay, "shutdown-delay", so.shutdownDelay,
 		"on SIGTERM, how long to go on answering with /readyz failing before the admission listener closes: "+
 			"the time the Service's endpoints take to drop this replica (the manifests set 5s); 0: close at once")
 	so.registry.addFlags(fs)
 	so.managed.addFlags(fs)
-}
-
-// config checks the flags and loads what they point to, logging to logs.
-func (so *serveOptions) config(logs io.Writer) (*webhook.Config, error) {
-	o := so.webhook
-	o.LogOutput = logs
-	o.UserAgent = "volumeguard/" + version
-	o.NewInspector = so.registry.inspector // mirrors, CA file, allowed/denied registries, link-local
-	certFile, keyFile, err := so.managed.tlsFiles(o.TLSCertFile, o.TLSPrivateKeyFile)
-	if err := errors.Join(so.managed.validate(), err); err != nil {
-		return nil, err
-	}
-	o.TLSCertFile, o.TLSPrivateKeyFile = certFile, keyFile
-	cfg, err := o.Config()
-	if err != nil {
-		return nil, err
-	}
-	if so.managed.manage {
-		log := cfg.Logger.WithName("certs")
-		cfg.NewCertManager = func(client kubernetes.Interface) (webhook.CertManager, error) {
-			return certs.NewManager(so.managed.managerConfig(client, log))
-		}
-	}
-	return cfg, nil
 }

@@ -64,7 +64,7 @@ func TestServeExitsOnFatalError(t *testing.T) {
 // parseServe parses serve's flags and builds its configuration, as RunE does.
 func parseServe(t *testing.T, args ...string) (*serveOptions, *webhook.Config) {
 	t.Helper()
-	so := &serveOptions{webhook: webhook.NewOptions()}
+	so := newServeOptions()
 	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
 	so.addFlags(fs)
 	base := []string{"--tls-cert-file=tls.crt", "--tls-private-key-file=tls.key", "--kubeconfig=" + writeKubeconfig(t)}
@@ -80,12 +80,16 @@ func parseServe(t *testing.T, args ...string) (*serveOptions, *webhook.Config) {
 
 func TestServeDefaults(t *testing.T) {
 	so, cfg := parseServe(t)
-	if !cfg.PullSecrets || so.webhook.TagTTL != 5*time.Minute || so.webhook.NotFoundTTL != 30*time.Second {
-		t.Errorf("--pull-secrets=%v --tag-ttl=%s --not-found-ttl=%s, want true, 5m0s, 30s", cfg.PullSecrets, so.webhook.TagTTL, so.webhook.NotFoundTTL)
+	if !cfg.PullSecrets || so.tagTTL != 5*time.Minute || so.notFoundTTL != 30*time.Second {
+		t.Errorf("--pull-secrets=%v --tag-ttl=%s --not-found-ttl=%s, want true, 5m0s, 30s", cfg.PullSecrets, so.tagTTL, so.notFoundTTL)
+	}
+	if cfg.RESTConfig.Host != "https://127.0.0.1:1" || cfg.Handler.DefaultMode != webhook.ModeAudit || cfg.Handler.DefaultSizeLimit.String() != "1Gi" ||
+		cfg.Handler.Analyzer == nil || cfg.Handler.Metrics == nil || cfg.AdmissionTimeout != 8*time.Second || cfg.Listen != ":8443" || cfg.MetricsListen != ":8080" {
+		t.Errorf("config %+v does not carry the defaults", cfg)
 	}
 	so, cfg = parseServe(t, "--pull-secrets=false", "--tag-ttl=1m", "--not-found-ttl=0s")
-	if cfg.PullSecrets || so.webhook.TagTTL != time.Minute || so.webhook.NotFoundTTL != 0 {
-		t.Errorf("--pull-secrets=%v --tag-ttl=%s --not-found-ttl=%s, want false, 1m0s, 0s", cfg.PullSecrets, so.webhook.TagTTL, so.webhook.NotFoundTTL)
+	if cfg.PullSecrets || so.tagTTL != time.Minute || so.notFoundTTL != 0 {
+		t.Errorf("--pull-secrets=%v --tag-ttl=%s --not-found-ttl=%s, want false, 1m0s, 0s", cfg.PullSecrets, so.tagTTL, so.notFoundTTL)
 	}
 }
 

@@ -44,7 +44,7 @@ func TestRequestCounts(t *testing.T) {
 	src := startPullSecrets(t, pullSecret("prod", "regcred", p.host, regUser, regPass))
 	const ttl = 5 * time.Minute
 	clk := &clock{now: time.Now()}
-	in := imageinspect.New(imageinspect.WithRegistryCAs(cert.pool), imageinspect.WithKeychain(keychain{}),
+	in := newInspector(t, imageinspect.WithRegistryCAs(cert.pool), imageinspect.WithKeychain(keychain{}),
 		imageinspect.WithTagTTL(ttl), imageinspect.WithClock(clk.Now))
 	analyzer := analysis.New(in, analysis.WithConcurrency(100))
 
@@ -114,4 +114,15 @@ func TestRequestCounts(t *testing.T) {
 	if s := in.Stats(); s.SharedFetches == 0 {
 		t.Errorf("Stats %+v: no lookup was coalesced", s)
 	}
+}
+
+// newInspector is imageinspect.New, failing the test on an option it
+// refuses.
+func newInspector(t testing.TB, opts ...imageinspect.Option) *imageinspect.Inspector {
+	t.Helper()
+	in, err := imageinspect.New(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in
 }

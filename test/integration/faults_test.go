@@ -97,7 +97,7 @@ func TestFaults(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			// A new Inspector each time: nothing cached from the last case.
-			in := imageinspect.New(imageinspect.WithRegistryCAs(cert.pool), imageinspect.WithKeychain(keychain{p.host: creds()}))
+			in := newInspector(t, imageinspect.WithRegistryCAs(cert.pool), imageinspect.WithKeychain(keychain{p.host: creds()}))
 			p.setFault(tc.fault)
 			defer p.setFault(nil)
 			sent.Store(0)

@@ -42,7 +42,7 @@ func TestMirrors(t *testing.T) {
 			failing.setFault(tc.fault)
 			defer failing.setFault(nil)
 			origin.take()
-			in := imageinspect.New(imageinspect.WithRegistryCAs(cert.pool), imageinspect.WithKeychain(kc),
+			in := newInspector(t, imageinspect.WithRegistryCAs(cert.pool), imageinspect.WithKeychain(kc),
 				imageinspect.WithMirrors(map[string][]string{origin.host: tc.mirrors}))
 			img, err := within(t, 30*time.Second, func() (*imageinspect.Image, error) {
 				ctx, cancel := context.WithTimeout(context.Background(), deadline)

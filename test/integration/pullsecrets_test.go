@@ -69,7 +69,7 @@ func TestPullSecrets(t *testing.T) {
 			ImagePullSecrets: []corev1.LocalObjectReference{{Name: "sa-cred"}}},
 	)
 	// The webhook's Inspector: its own keychain knows nothing.
-	in := imageinspect.New(imageinspect.WithRegistryCAs(cert.pool), imageinspect.WithKeychain(authn.NewMultiKeychain()), imageinspect.WithTagTTL(5*time.Minute))
+	in := newInspector(t, imageinspect.WithRegistryCAs(cert.pool), imageinspect.WithKeychain(authn.NewMultiKeychain()), imageinspect.WithTagTTL(5*time.Minute))
 	analyzer := analysis.New(in)
 
 	for _, tc := range []struct {

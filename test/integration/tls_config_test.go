@@ -32,7 +32,7 @@ func TestRegistryCertificates(t *testing.T) {
 		{name: "neither"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			in := imageinspect.New(append(tc.opts, imageinspect.WithKeychain(keychain{reg.host: creds()}))...)
+			in := newInspector(t, append(tc.opts, imageinspect.WithKeychain(keychain{reg.host: creds()}))...)
 			_, err := within(t, 30*time.Second, func() (*imageinspect.Image, error) {
 				ctx, cancel := context.WithTimeout(context.Background(), deadline)
 				defer cancel()
