@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"sync"
-	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	corev1 "k8s.io/api/core/v1"
@@ -14,6 +13,7 @@ import (
 	corev1listers "k8s.io/client-go/listers/core/v1"
 
 	"github.com/volumeguard/volumeguard/analysis"
+	"github.com/volumeguard/volumeguard/internal/keychain"
 	"github.com/volumeguard/volumeguard/pullsecrets"
 )
 
@@ -22,10 +22,13 @@ import (
 // account's, then the local docker config. A one-shot scan reads only the
 // Secrets and ServiceAccounts that pods name, with a GET each, once per run,
 // instead of listing every Secret of the cluster; that needs only "get".
-// opts are pullsecrets' (WithFallback, WithLogger).
+// opts are pullsecrets' (WithFallback: give the keychain the analyzer's
+// Inspector reads with, so that they share one cache; WithLogger).
 func PullSecrets(client kubernetes.Interface, opts ...pullsecrets.Option) analysis.KeychainSource {
-	// The docker config is read once a minute at most, not on every Resolve.
-	own := pullsecrets.WithFallback(pullsecrets.CachedKeychain(authn.DefaultKeychain, time.Minute, time.Now))
+	// One fallback for the whole run: the docker config is read once a
+	// minute at most, not once per pod spec (pullsecrets.New, below, would
+	// make one per call).
+	own := pullsecrets.WithFallback(keychain.Own())
 	return &secretKeychains{
 		reads: &apiReads{client: client, secrets: map[objectKey]secretRead{}, accounts: map[objectKey]accountRead{}},
 		opts:  append([]pullsecrets.Option{own}, opts...),

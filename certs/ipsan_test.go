@@ -43,12 +43,12 @@ func TestPolicyAcceptsCertificateWithIPSANs(t *testing.T) {
 
 	ca := mustCA(t, t0, 10*year)
 	serving := mustServing(t, ca, cfg.DNSNames, t0, year)
-	if d := m.policy.decide(parseMaterial(secretData([]KeyPair{ca}, ca, serving)), t0); d.write() {
+	if d := m.rotation.decide(parseMaterial(secretData([]KeyPair{ca}, ca, serving)), t0); d.write() {
 		t.Errorf("decide = %+v for a certificate issued for the wanted names, want nothing", d)
 	}
 
 	withoutIP := mustServing(t, ca, ServiceDNSNames(testService, testNamespace), t0, year)
-	if d := m.policy.decide(parseMaterial(secretData([]KeyPair{ca}, ca, withoutIP)), t0); !d.newServing {
+	if d := m.rotation.decide(parseMaterial(secretData([]KeyPair{ca}, ca, withoutIP)), t0); !d.newServing {
 		t.Errorf("decide = %+v for a certificate lacking the IP SANs, want a new serving certificate", d)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"sync"
 	"time"
 
@@ -69,7 +68,7 @@ type Config struct {
 // configurations' caBundle in step. Every replica runs one.
 type Manager struct {
 	cfg       Config
-	policy    policy
+	rotation  rotationPolicy
 	ready     chan struct{}
 	readyOnce sync.Once
 	// changed wakes Run when a watched object changes; one pending wake-up is enough.
@@ -112,7 +111,7 @@ func NewManager(cfg Config) (*Manager, error) {
 	}
 	return &Manager{
 		cfg: cfg,
-		policy: policy{
+		rotation: rotationPolicy{
 			dnsNames:        cfg.DNSNames,
 			caName:          cfg.ServiceName + "." + cfg.Namespace + "-ca",
 			caValidity:      cfg.CAValidity,
@@ -135,16 +134,6 @@ func setDefault[T comparable](v *T, def T) {
 // Ready is closed once the certificate files are first written. The TLS
 // server (certwatcher.New reads the files at once) must wait for it.
 func (m *Manager) Ready() <-chan struct{} { return m.ready }
-
-// ReadyzCheck fails until Ready is closed; it fits a /readyz handler.
-func (m *Manager) ReadyzCheck(*http.Request) error {
-	select {
-	case <-m.ready:
-		return nil
-	default:
-		return errors.New("serving certificate not written yet")
-	}
-}
 
 // Run reconciles at once, then on every change of the Secret or of a webhook
 // configuration, every CheckInterval, and sooner after a failure, until ctx

@@ -95,20 +95,15 @@ func TestManagerCreatesSecretWritesFilesAndInjectsCABundle(t *testing.T) {
 	cs := newFakeClient()
 	cfg := testConfig(t, cs, nil)
 	m := newTestManager(t, cfg)
-	if m.ReadyzCheck(nil) == nil {
+	if ready(m) {
 		t.Fatal("ready before the first reconciliation")
 	}
 	if err := m.reconcile(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	checkInstalled(t, cs, cfg.CertDir)
-	select {
-	case <-m.Ready():
-	default:
+	if !ready(m) {
 		t.Error("Ready not closed after the files were written")
-	}
-	if err := m.ReadyzCheck(nil); err != nil {
-		t.Error(err)
 	}
 	info, err := os.Stat(filepath.Join(cfg.CertDir, KeyFile))
 	if err != nil {
@@ -228,7 +223,7 @@ func TestManagerReportsForbiddenCABundle(t *testing.T) {
 	if want := `updating caBundle of ValidatingWebhookConfiguration "guard-webhooks"`; err == nil || !strings.Contains(err.Error(), want) || !apierrors.IsForbidden(err) {
 		t.Fatalf("error = %v, want a wrapped Forbidden starting %q", err, want)
 	}
-	if m.ReadyzCheck(nil) == nil {
+	if ready(m) {
 		t.Error("ready although the API server cannot be told the CA")
 	}
 }
@@ -303,11 +298,21 @@ func TestNewManager(t *testing.T) {
 		}
 	}
 	m := newTestManager(t, testConfig(t, fake.NewClientset(), nil))
-	if got, want := m.policy.dnsNames, ServiceDNSNames(testService, testNamespace); !sameNames(got, want) {
+	if got, want := m.rotation.dnsNames, ServiceDNSNames(testService, testNamespace); !sameNames(got, want) {
 		t.Errorf("default DNS names = %v, want %v", got, want)
 	}
 	if m.cfg.ServingValidity != DefaultServingValidity || m.cfg.CAValidity != DefaultCAValidity || m.cfg.RenewFraction != DefaultRenewFraction ||
 		m.cfg.CheckInterval != DefaultCheckInterval || m.cfg.CAPropagation != DefaultCAPropagation || m.cfg.Now == nil {
 		t.Errorf("defaults not applied: %+v", m.cfg)
+	}
+}
+
+// ready reports whether m's Ready channel is closed.
+func ready(m *Manager) bool {
+	select {
+	case <-m.Ready():
+		return true
+	default:
+		return false
 	}
 }

@@ -50,8 +50,9 @@ func parseMaterial(data map[string][]byte) *material {
 	return m
 }
 
-// policy is what the certificates of the Secret must satisfy.
-type policy struct {
+// rotationPolicy is what the certificates of the Secret must satisfy, and
+// when they are renewed.
+type rotationPolicy struct {
 	dnsNames        []string // DNS names and IP addresses (canonicalNames)
 	caName          string   // CAs are named caName@<unix time>, so old and new are told apart
 	caValidity      time.Duration
@@ -75,7 +76,7 @@ type decision struct {
 func (d decision) write() bool { return d.newCA || d.newServing || d.prune }
 
 // decide is pure: it reads m (nil for no Secret) at now.
-func (p policy) decide(m *material, now time.Time) decision {
+func (p rotationPolicy) decide(m *material, now time.Time) decision {
 	if m == nil {
 		return decision{newCA: true, newServing: true, reason: "no certificate Secret yet"}
 	}
@@ -101,7 +102,7 @@ func (p policy) decide(m *material, now time.Time) decision {
 }
 
 // servingProblem is why the serving certificate must be reissued, or "".
-func (p policy) servingProblem(m *material, now time.Time, newCA bool) string {
+func (p rotationPolicy) servingProblem(m *material, now time.Time, newCA bool) string {
 	s := m.serving
 	if s == nil {
 		return "tls.crt and tls.key are missing, invalid or do not match"
@@ -125,7 +126,7 @@ func (p policy) servingProblem(m *material, now time.Time, newCA bool) string {
 }
 
 // issue returns the Secret data that carries out d.
-func (p policy) issue(m *material, d decision, now time.Time) (map[string][]byte, error) {
+func (p rotationPolicy) issue(m *material, d decision, now time.Time) (map[string][]byte, error) {
 	if m == nil {
 		m = &material{}
 	}

@@ -15,8 +15,8 @@ const (
 	year = 365 * day
 )
 
-func testPolicy() policy {
-	return policy{
+func testPolicy() rotationPolicy {
+	return rotationPolicy{
 		dnsNames:        ServiceDNSNames("vg", "ns"),
 		caName:          "vg.ns-ca",
 		caValidity:      10 * year,

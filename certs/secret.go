@@ -35,11 +35,11 @@ func (m *Manager) ensureSecret(ctx context.Context) (map[string][]byte, error) {
 			mat = parseMaterial(current.Data)
 		}
 		now := m.cfg.Now()
-		d := m.policy.decide(mat, now)
+		d := m.rotation.decide(mat, now)
 		if !d.write() {
 			return current.Data, nil
 		}
-		data, err := m.policy.issue(mat, d, now)
+		data, err := m.rotation.issue(mat, d, now)
 		if err != nil {
 			return nil, fmt.Errorf("issuing certificates for Secret %s: %w", ref, err)
 		}

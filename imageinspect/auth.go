@@ -6,17 +6,10 @@ import (
 	"encoding/hex"
 	"fmt"
 	"sync"
-	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 )
-
-// Resolved credentials of the Inspector's own keychain are kept this long:
-// the docker config keychain reads a file, or runs a credential helper
-// process, on every resolution. Credentials are read again at once after a
-// 401, so rotation (ECR tokens last 12 hours) costs one failed lookup.
-const ownCredentialsTTL = 5 * time.Minute
 
 // anonymousFingerprint names "no credentials".
 const anonymousFingerprint = "anonymous"
@@ -97,13 +90,20 @@ func (s *credSet) worked(k int) {
 // lookup is the state of one Inspect call: whose credentials it reads with.
 type lookup struct {
 	keychain authn.Keychain
-	own      bool // keychain is the Inspector's own: resolutions are shared across calls
 
 	mu       sync.Mutex
 	resolved map[string]*credSet // by repository name on its host
 }
 
-// credsFor resolves the credentials of repo, once per call.
+// forgetter is a keychain that caches what it resolves and can be told to
+// read it again (keychain.Cached, the Inspector's default).
+type forgetter interface {
+	Forget(authn.Resource)
+}
+
+// credsFor resolves the credentials of repo, once per call: a keychain
+// whose resolving costs (the docker config's) caches what it resolves
+// itself (keychain.Cached).
 func (i *Inspector) credsFor(ctx context.Context, lk *lookup, repo name.Repository) (*credSet, error) {
 	key := repo.Name()
 	lk.mu.Lock()
@@ -112,17 +112,9 @@ func (i *Inspector) credsFor(ctx context.Context, lk *lookup, repo name.Reposito
 	if ok {
 		return s, nil
 	}
-	if lk.own {
-		s, _ = i.ownCreds.Get(key)
-	}
-	if s == nil {
-		var err error
-		if s, err = resolveCreds(ctx, lk.keychain, repo); err != nil {
-			return nil, err
-		}
-		if lk.own {
-			i.ownCreds.Add(key, s, int64(256*len(s.all)), ownCredentialsTTL)
-		}
+	s, err := resolveCreds(ctx, lk.keychain, repo)
+	if err != nil {
+		return nil, err
 	}
 	lk.mu.Lock()
 	defer lk.mu.Unlock()
@@ -209,10 +201,11 @@ func (i *Inspector) withCreds(ctx context.Context, lk *lookup, repo name.Reposit
 }
 
 // forgetCreds drops what a 401 showed to be wrong, so that the next lookup
-// reads credentials again and authenticates anew.
+// reads credentials again and authenticates anew: rotation (ECR tokens
+// last 12 hours) costs one failed lookup.
 func (i *Inspector) forgetCreds(lk *lookup, repo name.Repository, c *creds) {
-	if lk.own {
-		i.ownCreds.Remove(repo.Name())
+	if f, ok := lk.keychain.(forgetter); ok {
+		f.Forget(repo)
 	}
 	i.transports.Remove(transportKey(repo, c))
 }

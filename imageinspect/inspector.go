@@ -47,7 +47,6 @@ type Inspector struct {
 	configs    lru.Cache[*configInfo]
 	notFound   lru.Cache[error]
 	transports lru.Cache[http.RoundTripper] // authenticated, by repository and credentials
-	ownCreds   lru.Cache[*credSet]          // what the Inspector's own keychain resolved
 	group      singleflight.Group
 	stats      counters
 	hosts      *keyed[*hostGate] // slots per registry host
@@ -63,7 +62,7 @@ func New(opts ...Option) (*Inspector, error) {
 	if err != nil {
 		return nil, err
 	}
-	cache := lru.NewStore(o.cacheSize, o.cacheBytes, o.now)
+	cache := lru.NewStore(o.cacheSize, defaultCacheBytes, o.now)
 	return &Inspector{
 		opts: o,
 		log:  o.logger,
@@ -78,7 +77,6 @@ func New(opts ...Option) (*Inspector, error) {
 		configs:    lru.In[*configInfo](cache, "config"),
 		notFound:   lru.In[error](cache, "notfound"),
 		transports: lru.New[http.RoundTripper](1024, 64<<20, o.now),
-		ownCreds:   lru.New[*credSet](1024, 16<<20, o.now),
 		hosts:      newHostGates(o),
 		breakers:   newBreakers(),
 		tenants:    newKeyed(maxIdleTenants, func() *slots { return newSlots(o.tenantConcurrency) }),
@@ -110,7 +108,7 @@ func (i *Inspector) Inspect(ctx context.Context, ref string, platform *Platform,
 	if err := i.opts.network.admit(r.Context()); err != nil {
 		return nil, fmt.Errorf("inspecting %q: %w", r.Name(), err)
 	}
-	lk := &lookup{keychain: i.opts.keychain, own: true}
+	lk := &lookup{keychain: i.opts.keychain}
 	if o.keychain != nil {
 		lk = &lookup{keychain: o.keychain}
 	}
@@ -148,11 +146,6 @@ func (i *Inspector) inspect(ctx context.Context, lk *lookup, r name.Reference, p
 // Stats returns a snapshot of the Inspector's counters.
 func (i *Inspector) Stats() Stats {
 	return i.stats.snapshot()
-}
-
-// CacheUsage returns the number of cached entries and their estimated bytes.
-func (i *Inspector) CacheUsage() (entries int, bytes int64) {
-	return i.tags.Usage()
 }
 
 // cloneStrings copies cached slices so that callers cannot change the cache,

@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 
 	"github.com/volumeguard/volumeguard/imageinspect/internal/transport"
+	"github.com/volumeguard/volumeguard/internal/keychain"
 )
 
 const (
@@ -95,7 +96,6 @@ type options struct {
 	notFoundTTL      time.Duration // 0: "not found" is not remembered
 	maxStale         time.Duration // 0: an expired tag is never served
 	cacheSize        int
-	cacheBytes       int64
 	platformJobs     int
 	now              func() time.Time
 	metrics          Metrics
@@ -112,8 +112,9 @@ type options struct {
 // option that failed said, in the order given.
 func makeOptions(opts ...Option) (*options, error) {
 	o := &options{
-		// The keychain docker, crane and kubectl users already have.
-		keychain:         authn.DefaultKeychain,
+		// The keychain docker, crane and kubectl users already have, read
+		// once a minute per registry.
+		keychain:         keychain.Own(),
 		insecure:         map[string]bool{},
 		maxManifestBytes: defaultMaxManifestBytes,
 		maxConfigBytes:   defaultMaxConfigBytes,
@@ -123,7 +124,6 @@ func makeOptions(opts ...Option) (*options, error) {
 		notFoundTTL:      defaultNotFoundTTL,
 		maxStale:         defaultMaxStale,
 		cacheSize:        defaultCacheSize,
-		cacheBytes:       defaultCacheBytes,
 		platformJobs:     defaultPlatformJobs,
 		now:              time.Now,
 		retry:            defaultRetry,

@@ -9,9 +9,11 @@ import (
 )
 
 // WithKeychain sets where registry credentials come from when an inspection
-// brings none (UsingKeychain). The default, and what nil keeps, is
-// authn.DefaultKeychain (the docker config of the user). What it resolves
-// is kept 5 minutes, and read again at once after a registry refuses it.
+// brings none (UsingKeychain). It is asked once per repository and
+// inspection: give one that caches what it resolves when resolving costs.
+// The default, and what nil keeps, is the docker config of the user
+// (authn.DefaultKeychain), kept a minute per registry and read again at
+// once after a registry refuses it.
 func WithKeychain(k authn.Keychain) Option {
 	return func(o *options) error {
 		if k != nil {
@@ -117,9 +119,4 @@ func WithFailureTTL(d time.Duration) Option {
 // used go first.
 func WithCacheSize(n int) Option {
 	return positive("WithCacheSize", n, func(o *options) *int { return &o.cacheSize })
-}
-
-// WithCacheBytes caps the estimated memory of the cache (default 64 MiB).
-func WithCacheBytes(n int64) Option {
-	return positive("WithCacheBytes", n, func(o *options) *int64 { return &o.cacheBytes })
 }

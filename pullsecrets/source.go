@@ -3,13 +3,14 @@ package pullsecrets
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/go-logr/logr"
 	"github.com/google/go-containerregistry/pkg/authn"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	corev1listers "k8s.io/client-go/listers/core/v1"
+
+	"github.com/volumeguard/volumeguard/internal/keychain"
 )
 
 // Source builds the keychain of a pod from cached secrets and service
@@ -34,7 +35,7 @@ func makeOptions(opts []Option) options {
 	o := options{
 		// The webhook's own docker config, as the kubelet falls back to the
 		// node's credentials; cached, since reading it is file I/O.
-		fallback: CachedKeychain(authn.DefaultKeychain, ownCredentialsTTL, time.Now),
+		fallback: keychain.Own(),
 		log:      logr.Discard(),
 	}
 	for _, opt := range opts {
@@ -44,7 +45,9 @@ func makeOptions(opts []Option) options {
 }
 
 // WithFallback sets the keychain tried after the pod's pull secrets
-// (default authn.DefaultKeychain: the webhook's own docker config).
+// (default keychain.Own: the webhook's own docker config, cached). A
+// program gives the one its Inspector reads with, so that they share one
+// cache.
 func WithFallback(kc authn.Keychain) Option {
 	return func(o *options) {
 		if kc != nil {

@@ -36,8 +36,9 @@ type Config struct {
 	// otherwise every pod gets Keychain (pullsecrets.Disabled).
 	PullSecrets bool
 	// Keychain is the webhook's own credentials, tried after a pod's pull
-	// secrets. nil: pullsecrets' default, the process's docker config
-	// (cached for a minute).
+	// secrets: the one the Analyzer's Inspector reads with, so that they
+	// share one cache (keychain.Own). nil: pullsecrets' default, the
+	// process's docker config, cached apart.
 	Keychain authn.Keychain
 	// NewCertManager, when set, builds the manager of the certificate files
 	// from the server's Kubernetes client (`serve --manage-certs`).

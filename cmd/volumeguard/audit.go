@@ -10,7 +10,10 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/volumeguard/volumeguard/audit"
+	"github.com/volumeguard/volumeguard/imageinspect"
+	"github.com/volumeguard/volumeguard/internal/keychain"
 	"github.com/volumeguard/volumeguard/internal/report"
+	"github.com/volumeguard/volumeguard/pullsecrets"
 )
 
 type auditOptions struct {
@@ -65,7 +68,10 @@ terminated (SIGTERM), without a report.`,
 			if o.namespace != "" && o.allNamespaces && cmd.Flags().Changed("all-namespaces") {
 				return fmt.Errorf("--namespace and --all-namespaces exclude each other")
 			}
-			analyzer, err := o.analysis.analyzer(cfg)
+			// One cache of volumeguard's own credentials, for the images
+			// read without pull secrets and after them.
+			own := keychain.Own()
+			analyzer, err := o.analysis.analyzer(cfg, imageinspect.WithKeychain(own))
 			if err != nil {
 				return err
 			}
@@ -79,7 +85,7 @@ terminated (SIGTERM), without a report.`,
 			}
 			opts := audit.Options{Namespace: namespace, Selector: o.selector, Concurrency: o.analysis.concurrency}
 			if o.pullSecrets {
-				opts.Keychains = audit.PullSecrets(client)
+				opts.Keychains = audit.PullSecrets(client, pullsecrets.WithFallback(own))
 			}
 			line := newStatusLine(s.err)
 			opts.Progress = line.progress("checking pod specs")

@@ -13,6 +13,7 @@ import (
 	"github.com/volumeguard/volumeguard/analysis"
 	"github.com/volumeguard/volumeguard/certs"
 	"github.com/volumeguard/volumeguard/imageinspect"
+	"github.com/volumeguard/volumeguard/internal/keychain"
 	"github.com/volumeguard/volumeguard/webhook"
 )
 
@@ -160,7 +161,11 @@ func (so *serveOptions) config(logs io.Writer) (*webhook.Config, error) {
 	}
 	// Made before the Inspector, so that it reports into them.
 	metrics := webhook.NewMetrics()
+	// One cache of volumeguard's own credentials, for the Inspector and
+	// after each pod's pull secrets.
+	own := keychain.Own()
 	inspector, err := so.registry.inspector(
+		imageinspect.WithKeychain(own),
 		imageinspect.WithLogger(logger.WithName("imageinspect")),
 		imageinspect.WithTagTTL(so.tagTTL),
 		imageinspect.WithNotFoundTTL(so.notFoundTTL),
@@ -189,6 +194,7 @@ func (so *serveOptions) config(logs io.Writer) (*webhook.Config, error) {
 		RESTConfig:  rest,
 		Logger:      logger,
 		PullSecrets: so.pullSecrets,
+		Keychain:    own,
 	}
 	if so.managed.manage {
 		log := logger.WithName("certs")

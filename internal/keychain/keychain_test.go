@@ -1,4 +1,4 @@
-package pullsecrets
+package keychain
 
 import (
 	"testing"
@@ -17,10 +17,10 @@ func (k *countingKeychain) Resolve(r authn.Resource) (authn.Authenticator, error
 	return &authn.Basic{Username: "u", Password: r.RegistryStr()}, nil
 }
 
-func TestCachedKeychain(t *testing.T) {
+func TestCached(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
 	inner := &countingKeychain{calls: map[string]int{}}
-	kc := CachedKeychain(inner, time.Minute, func() time.Time { return now })
+	kc := NewCached(inner, time.Minute, func() time.Time { return now })
 	resolve := func(ref string) string {
 		t.Helper()
 		repo, err := name.NewRepository(ref)
@@ -51,5 +51,24 @@ func TestCachedKeychain(t *testing.T) {
 	resolve("reg.example/a")
 	if inner.calls["reg.example"] != 2 {
 		t.Errorf("after the TTL the inner keychain was asked %d times, want 2", inner.calls["reg.example"])
+	}
+	resolve("reg.example/a")
+	kc.Forget(name.MustParseReference("reg.example/a").Context())
+	resolve("reg.example/a")
+	if inner.calls["reg.example"] != 3 {
+		t.Errorf("after Forget the inner keychain was asked %d times in all, want 3", inner.calls["reg.example"])
+	}
+}
+
+func TestCachedWithoutTTL(t *testing.T) {
+	inner := &countingKeychain{calls: map[string]int{}}
+	kc := NewCached(inner, 0, nil)
+	for range 2 {
+		if _, err := kc.Resolve(name.MustParseReference("reg.example/a").Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if inner.calls["reg.example"] != 2 {
+		t.Errorf("with no TTL the inner keychain was asked %d times, want every time", inner.calls["reg.example"])
 	}
 }
