@@ -153,8 +153,8 @@ func checkDeployment(t *testing.T, in *install, flags map[string]string, certsFr
 
 func checkSelfManagedCerts(t *testing.T, in *install, flags map[string]string) {
 	sa := in.deployment.Spec.Template.Spec.ServiceAccountName
-	if flags["service-name"] != in.service.Name || flags["namespace"] != in.deployment.Namespace {
-		t.Errorf("--service-name=%s --namespace=%s, want %s and %s", flags["service-name"], flags["namespace"], in.service.Name, in.deployment.Namespace)
+	if flags["service-name"] != in.service.Name || flags["cert-namespace"] != in.deployment.Namespace {
+		t.Errorf("--service-name=%s --cert-namespace=%s, want %s and %s", flags["service-name"], flags["cert-namespace"], in.service.Name, in.deployment.Namespace)
 	}
 	ca := in.clusterRole["volumeguard-cabundle"]
 	if ca == nil || len(ca.Rules) != 1 || !slices.Equal(ca.Rules[0].ResourceNames, []string{flags["webhook-config-name"]}) ||

@@ -157,8 +157,8 @@ func (in *install) flags(t *testing.T) map[string]string {
 		}
 		flags[strings.TrimPrefix(name, "--")] = value
 	}
-	if _, ok := flags["namespace"]; !ok {
-		flags["namespace"] = env["POD_NAMESPACE"] // serve's default for --namespace
+	if _, ok := flags["cert-namespace"]; !ok {
+		flags["cert-namespace"] = env["POD_NAMESPACE"] // serve's default for --cert-namespace
 	}
 	return flags
 }

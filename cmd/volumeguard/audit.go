@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -59,14 +60,15 @@ terminated (SIGTERM), without a report.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := o.analysis.validate()
-			if err != nil {
-				return err
-			}
+			errs := []error{err}
 			if _, err := labels.Parse(o.selector); err != nil {
-				return fmt.Errorf("--selector: %w", err)
+				errs = append(errs, fmt.Errorf("--selector: %w", err))
 			}
 			if o.namespace != "" && o.allNamespaces && cmd.Flags().Changed("all-namespaces") {
-				return fmt.Errorf("--namespace and --all-namespaces exclude each other")
+				errs = append(errs, fmt.Errorf("--namespace and --all-namespaces exclude each other"))
+			}
+			if err := errors.Join(errs...); err != nil {
+				return err
 			}
 			// One cache of volumeguard's own credentials, for the images
 			// read without pull secrets and after them.

@@ -24,16 +24,10 @@ import (
 const defaultCertDir = "/var/run/volumeguard/certs"
 
 // certOptions are the `serve` flags for a serving certificate that the
-// webhook manages itself (no cert-manager). `serve` wires them so:
-//
-//	o.certs.addFlags(fs)
-//	...
-//	cert, key, err := o.certs.tlsFiles(tlsCertFlag, tlsKeyFlag)
-//	if o.certs.manage {
-//		m, err := certs.NewManager(o.certs.managerConfig(client, log.WithName("certs")))
-//		go m.Run(ctx)               // returns when ctx is done
-//		<-m.Ready()                 // (or ctx.Done()) before certwatcher.New reads the files
-//	}
+// webhook manages itself (no cert-manager). serve checks them with the
+// others (validate), loads the files tlsFiles names, and hands webhook.Run
+// a Config.NewCertManager building the certs.Manager of managerConfig;
+// webhook/tls.go runs it and waits for its first files before serving.
 type certOptions struct {
 	manage            bool
 	secretName        string
@@ -51,9 +45,13 @@ func (o *certOptions) addFlags(fs *pflag.FlagSet) {
 	}
 	fs.BoolVar(&o.manage, "manage-certs", false,
 		"generate, rotate and share the serving certificate through --cert-secret, and set the CA as caBundle of the webhook configurations (instead of cert-manager)")
-	fs.StringVar(&o.secretName, "cert-secret", "volumeguard-tls", "with --manage-certs: kubernetes.io/tls Secret, in --namespace, holding the CA and the serving certificate")
+	fs.StringVar(&o.secretName, "cert-secret", "volumeguard-tls", "with --manage-certs: kubernetes.io/tls Secret, in --cert-namespace, holding the CA and the serving certificate")
 	fs.StringVar(&o.serviceName, "service-name", "volumeguard", "with --manage-certs: Service of the webhook; the certificate is for its DNS names")
-	fs.StringVar(&o.namespace, "namespace", namespace, "with --manage-certs: namespace of --cert-secret and --service-name; the default is POD_NAMESPACE when set")
+	fs.StringVar(&o.namespace, "cert-namespace", namespace, "with --manage-certs: namespace of --cert-secret and --service-name; the default is POD_NAMESPACE when set")
+	// The flag's first name, which audit's -n makes ambiguous: kept working,
+	// and hidden from the help.
+	fs.StringVar(&o.namespace, "namespace", namespace, "deprecated: --cert-namespace")
+	_ = fs.MarkDeprecated("namespace", "use --cert-namespace") // cannot fail: the flag was just defined
 	fs.StringVar(&o.webhookConfigName, "webhook-config-name", "volumeguard",
 		"with --manage-certs: name of the MutatingWebhookConfiguration and of the ValidatingWebhookConfiguration whose webhooks get the caBundle")
 	fs.StringVar(&o.certDir, "cert-dir", defaultCertDir, "with --manage-certs: writable directory receiving tls.crt, tls.key and ca.crt")
@@ -85,7 +83,7 @@ func (o *certOptions) validate() error {
 	}
 	var errs []error
 	for _, f := range []struct{ flag, value string }{
-		{"--cert-secret", o.secretName}, {"--service-name", o.serviceName}, {"--namespace", o.namespace},
+		{"--cert-secret", o.secretName}, {"--service-name", o.serviceName}, {"--cert-namespace", o.namespace},
 		{"--webhook-config-name", o.webhookConfigName}, {"--cert-dir", o.certDir},
 	} {
 		if f.value == "" {

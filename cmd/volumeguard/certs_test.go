@@ -135,6 +135,16 @@ func TestCertOptionsDefaults(t *testing.T) {
 	}
 }
 
+// TestCertNamespaceAlias: --namespace, serve's name for --cert-namespace
+// before audit's -n made it ambiguous, still works.
+func TestCertNamespaceAlias(t *testing.T) {
+	for _, args := range [][]string{{"--cert-namespace", "certs-ns"}, {"--namespace", "certs-ns"}} {
+		if o := parseCertFlags(t, args...); o.namespace != "certs-ns" {
+			t.Errorf("%v: namespace %q, want certs-ns", args, o.namespace)
+		}
+	}
+}
+
 func TestCertOptionsTLSFiles(t *testing.T) {
 	off := parseCertFlags(t)
 	if c, k, err := off.tlsFiles("/a.crt", "/a.key"); err != nil || c != "/a.crt" || k != "/a.key" {
@@ -156,7 +166,7 @@ func TestCertOptionsManagerConfig(t *testing.T) {
 	if err := parseCertFlags(t, "--manage-certs", "--cert-secret", "").validate(); err == nil || !strings.Contains(err.Error(), "--cert-secret") {
 		t.Errorf("empty --cert-secret: %v", err)
 	}
-	o := parseCertFlags(t, "--manage-certs", "--namespace", "ns", "--service-name", "svc", "--cert-secret", "sec",
+	o := parseCertFlags(t, "--manage-certs", "--cert-namespace", "ns", "--service-name", "svc", "--cert-secret", "sec",
 		"--webhook-config-name", "hooks", "--cert-dir", t.TempDir())
 	if err := o.validate(); err != nil {
 		t.Fatal(err)
@@ -173,7 +183,7 @@ func TestCertOptionsManagerConfig(t *testing.T) {
 		t.Errorf("DNSNames = %v without --cert-extra-sans, want nil (the manager's default)", cfg.DNSNames)
 	}
 
-	o = parseCertFlags(t, "--manage-certs", "--namespace", "ns", "--service-name", "svc", "--cert-extra-sans", "127.0.0.1,localhost", "--cert-extra-sans", "::1")
+	o = parseCertFlags(t, "--manage-certs", "--cert-namespace", "ns", "--service-name", "svc", "--cert-extra-sans", "127.0.0.1,localhost", "--cert-extra-sans", "::1")
 	if err := o.validate(); err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -121,34 +122,37 @@ type checkConfig struct {
 	sizeLimit       resource.Quantity
 }
 
+// validate checks the flags check and audit share and reports all problems
+// at once, in the order of the flags.
 func (o *checkOptions) validate() (checkConfig, error) {
 	var cfg checkConfig
+	var errs []error
 	if o.output != "text" && o.output != "json" {
-		return cfg, fmt.Errorf("--output must be text or json, not %q", o.output)
+		errs = append(errs, fmt.Errorf("--output must be text or json, not %q", o.output))
 	}
-	if o.concurrency < 1 || o.concurrency > maxConcurrency {
-		return cfg, fmt.Errorf("--concurrency must be between 1 and %d, not %d", maxConcurrency, o.concurrency)
-	}
-	if o.timeout < 0 {
-		return cfg, fmt.Errorf("--timeout must not be negative, not %s", o.timeout)
-	}
-	if o.lookupTimeout < 0 {
-		return cfg, fmt.Errorf("--lookup-timeout must not be negative, not %s", o.lookupTimeout)
-	}
-	limit, err := resource.ParseQuantity(o.sizeLimit)
-	if err != nil {
-		return cfg, fmt.Errorf("--size-limit %q: %w", o.sizeLimit, err)
-	}
-	cfg.sizeLimit = limit
-	cfg.analyzerOptions = append(cfg.analyzerOptions, analysis.WithConcurrency(o.concurrency))
 	if o.platform != "" {
 		p, err := imageinspect.ParsePlatform(o.platform)
 		if err != nil {
-			return cfg, fmt.Errorf("--platform: %w", err)
+			errs = append(errs, fmt.Errorf("--platform: %w", err))
 		}
 		cfg.analyzerOptions = append(cfg.analyzerOptions, analysis.WithDefaultPlatform(p))
 	}
-	return cfg, nil
+	if o.concurrency < 1 || o.concurrency > maxConcurrency {
+		errs = append(errs, fmt.Errorf("--concurrency must be between 1 and %d, not %d", maxConcurrency, o.concurrency))
+	}
+	cfg.analyzerOptions = append(cfg.analyzerOptions, analysis.WithConcurrency(o.concurrency))
+	limit, err := resource.ParseQuantity(o.sizeLimit)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("--size-limit %q: %w", o.sizeLimit, err))
+	}
+	cfg.sizeLimit = limit
+	if o.timeout < 0 {
+		errs = append(errs, fmt.Errorf("--timeout must not be negative, not %s", o.timeout))
+	}
+	if o.lookupTimeout < 0 {
+		errs = append(errs, fmt.Errorf("--lookup-timeout must not be negative, not %s", o.lookupTimeout))
+	}
+	return cfg, errors.Join(errs...)
 }
 
 // analyzer reads images through the registry flags, each lookup bounded by

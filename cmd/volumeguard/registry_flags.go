@@ -3,7 +3,9 @@ package main
 import (
 	"crypto/x509"
 	"fmt"
+	"maps"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -85,8 +87,8 @@ func (v *mirrorsValue) Set(s string) error {
 
 func (v *mirrorsValue) String() string {
 	var parts []string
-	for r, ms := range v.m {
-		parts = append(parts, r+"="+strings.Join(ms, ","))
+	for _, r := range slices.Sorted(maps.Keys(v.m)) { // one order, whatever the map's
+		parts = append(parts, r+"="+strings.Join(v.m[r], ","))
 	}
 	return strings.Join(parts, " ")
 }

@@ -70,7 +70,7 @@ func TestManagedCertificates(t *testing.T) {
 		"--listen", b.addr,
 		"--manage-certs",
 		"--cert-secret", b.secret,
-		"--namespace", b.secretNS,
+		"--cert-namespace", b.secretNS,
 		"--service-name", "volumeguard",
 		"--webhook-config-name", b.configName,
 		"--cert-dir", b.certDir,
