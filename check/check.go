@@ -4,8 +4,6 @@ package check
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
 	"sync"
 	"time"
@@ -50,7 +48,7 @@ func Run(ctx context.Context, analyzer *analysis.Analyzer, opts Options, out Wri
 		return report.Summary{}, context.Cause(ctx)
 	}
 	e := &emitter{ctx: ctx, out: out, objects: in.Objects, results: make([][]analysis.Result, len(in.Objects))}
-	e.summary.Notes = inputNotes(in)
+	e.summary.Notes = in.Notes("check", "checked")
 	for _, err := range in.Errors {
 		e.addProblem(decodeProblem(err))
 	}
@@ -137,28 +135,4 @@ func (e *emitter) write(obj workload.Object, results []analysis.Result) {
 func (e *emitter) addProblem(p Problem) {
 	e.summary.Problems++
 	e.out.AddProblem(p)
-}
-
-// inputNotes are what people should know about the input: files skipped,
-// inputs that held nothing, documents without a pod spec.
-func inputNotes(in workload.Input) []string {
-	var notes []string
-	for _, path := range in.Skipped {
-		notes = append(notes, fmt.Sprintf("skipped %s: not a regular file (a named pipe, socket or device); name it as an argument to read it", path))
-	}
-	for _, err := range in.Errors {
-		var we *workload.Error
-		if !errors.Is(err, workload.ErrNoObjects) || !errors.As(err, &we) {
-			continue
-		}
-		if we.File == "-" {
-			notes = append(notes, "nothing came in on stdin: when a command feeds it (kustomize build | volumeguard check -), check that it succeeded (set -o pipefail)")
-		} else {
-			notes = append(notes, fmt.Sprintf("%s holds no Kubernetes object: nothing there was checked", we.File))
-		}
-	}
-	if len(in.Objects) == 0 && len(in.Errors) == 0 && in.Documents > 0 {
-		notes = append(notes, fmt.Sprintf("none of the %s read holds a pod spec (Pod, Deployment, CronJob, ...): nothing to check", report.Plural(in.Documents, "document")))
-	}
-	return notes
 }

@@ -70,7 +70,7 @@ func Run(ctx context.Context, analyzer *analysis.Analyzer, opts Options) (Result
 		return Result{}, context.Cause(ctx)
 	}
 	var res Result
-	res.Notes = inputNotes(in)
+	res.Notes = in.Notes("fix", "fixed")
 	for _, err := range in.Errors {
 		res.Errors = append(res.Errors, decodeProblem(err))
 	}
@@ -115,29 +115,6 @@ func analyse(ctx context.Context, analyzer *analysis.Analyzer, objs []workload.O
 		}
 	}
 	return results, g.Wait()
-}
-
-// inputNotes are what people should know about the input.
-func inputNotes(in workload.Input) []string {
-	var notes []string
-	for _, path := range in.Skipped {
-		notes = append(notes, fmt.Sprintf("skipped %s: not a regular file (a named pipe, socket or device); name it as an argument to read it", path))
-	}
-	for _, err := range in.Errors {
-		var we *workload.Error
-		if !errors.Is(err, workload.ErrNoObjects) || !errors.As(err, &we) {
-			continue
-		}
-		if we.File == "-" {
-			notes = append(notes, "nothing came in on stdin: when a command feeds it (kustomize build | volumeguard fix -), check that it succeeded (set -o pipefail)")
-		} else {
-			notes = append(notes, fmt.Sprintf("%s holds no Kubernetes object: nothing there was fixed", we.File))
-		}
-	}
-	if len(in.Objects) == 0 && len(in.Errors) == 0 && in.Documents > 0 {
-		notes = append(notes, "no document read holds a pod spec (Pod, Deployment, CronJob, ...): nothing to fix")
-	}
-	return notes
 }
 
 func decodeProblem(err error) Problem {
