@@ -30,7 +30,7 @@ func PullSecrets(client kubernetes.Interface, opts ...pullsecrets.Option) analys
 	// make one per call).
 	own := pullsecrets.WithFallback(keychain.Own())
 	return &secretKeychains{
-		reads: &apiReads{client: client, secrets: map[objectKey]secretRead{}, accounts: map[objectKey]accountRead{}},
+		reads: &apiReads{client: client, secrets: map[objectKey]read[*corev1.Secret]{}, accounts: map[objectKey]read[*corev1.ServiceAccount]{}},
 		opts:  append([]pullsecrets.Option{own}, opts...),
 	}
 }
@@ -49,14 +49,10 @@ func (k *secretKeychains) Keychain(ctx context.Context, namespace string, spec *
 
 type objectKey struct{ namespace, name string }
 
-type secretRead struct {
-	secret *corev1.Secret
+// read is one GET's answer: the object or the error.
+type read[T any] struct {
+	object T
 	err    error
-}
-
-type accountRead struct {
-	account *corev1.ServiceAccount
-	err     error
 }
 
 // apiReads remembers every GET of the run, errors too (NotFound is an
@@ -66,36 +62,35 @@ type apiReads struct {
 	client kubernetes.Interface
 
 	mu       sync.Mutex
-	secrets  map[objectKey]secretRead
-	accounts map[objectKey]accountRead
+	secrets  map[objectKey]read[*corev1.Secret]
+	accounts map[objectKey]read[*corev1.ServiceAccount]
 }
 
 func (r *apiReads) secret(ctx context.Context, namespace, name string) (*corev1.Secret, error) {
-	key := objectKey{namespace, name}
-	r.mu.Lock()
-	got, ok := r.secrets[key]
-	r.mu.Unlock()
-	if !ok {
-		got.secret, got.err = r.client.CoreV1().Secrets(namespace).Get(ctx, name, metav1.GetOptions{})
-		r.mu.Lock()
-		r.secrets[key] = got
-		r.mu.Unlock()
-	}
-	return got.secret, got.err
+	return remembered(&r.mu, r.secrets, objectKey{namespace, name}, func() (*corev1.Secret, error) {
+		return r.client.CoreV1().Secrets(namespace).Get(ctx, name, metav1.GetOptions{})
+	})
 }
 
 func (r *apiReads) account(ctx context.Context, namespace, name string) (*corev1.ServiceAccount, error) {
-	key := objectKey{namespace, name}
-	r.mu.Lock()
-	got, ok := r.accounts[key]
-	r.mu.Unlock()
+	return remembered(&r.mu, r.accounts, objectKey{namespace, name}, func() (*corev1.ServiceAccount, error) {
+		return r.client.CoreV1().ServiceAccounts(namespace).Get(ctx, name, metav1.GetOptions{})
+	})
+}
+
+// remembered is the answer reads holds for key, else get's, which it then
+// holds. mu guards reads, not get: a slow GET holds no other.
+func remembered[T any](mu *sync.Mutex, reads map[objectKey]read[T], key objectKey, get func() (T, error)) (T, error) {
+	mu.Lock()
+	got, ok := reads[key]
+	mu.Unlock()
 	if !ok {
-		got.account, got.err = r.client.CoreV1().ServiceAccounts(namespace).Get(ctx, name, metav1.GetOptions{})
-		r.mu.Lock()
-		r.accounts[key] = got
-		r.mu.Unlock()
+		got.object, got.err = get()
+		mu.Lock()
+		reads[key] = got
+		mu.Unlock()
 	}
-	return got.account, got.err
+	return got.object, got.err
 }
 
 // errNotListed: pullsecrets only ever gets objects by name.
