@@ -20,21 +20,13 @@ import (
 func (m *Manager) injectCABundle(ctx context.Context, bundle []byte) error {
 	if name := m.cfg.MutatingWebhookConfigurationName; name != "" {
 		api := m.cfg.Client.AdmissionregistrationV1().MutatingWebhookConfigurations()
-		err := m.inject(ctx, "MutatingWebhookConfiguration", name, bundle,
-			func(ctx context.Context) (string, map[string][]byte, error) {
-				c, err := api.Get(ctx, name, metav1.GetOptions{})
-				if err != nil {
-					return "", nil, err
-				}
+		err := injectInto(ctx, m, "MutatingWebhookConfiguration", name, bundle, api,
+			func(c *admissionregistrationv1.MutatingWebhookConfiguration) (string, map[string][]byte) {
 				bundles := map[string][]byte{}
 				for _, w := range c.Webhooks {
 					bundles[w.Name] = w.ClientConfig.CABundle
 				}
-				return c.ResourceVersion, bundles, nil
-			},
-			func(ctx context.Context, patch []byte) error {
-				_, err := api.Patch(ctx, name, types.StrategicMergePatchType, patch, metav1.PatchOptions{})
-				return err
+				return c.ResourceVersion, bundles
 			})
 		if err != nil {
 			return err
@@ -42,24 +34,41 @@ func (m *Manager) injectCABundle(ctx context.Context, bundle []byte) error {
 	}
 	if name := m.cfg.ValidatingWebhookConfigurationName; name != "" {
 		api := m.cfg.Client.AdmissionregistrationV1().ValidatingWebhookConfigurations()
-		return m.inject(ctx, "ValidatingWebhookConfiguration", name, bundle,
-			func(ctx context.Context) (string, map[string][]byte, error) {
-				c, err := api.Get(ctx, name, metav1.GetOptions{})
-				if err != nil {
-					return "", nil, err
-				}
+		return injectInto(ctx, m, "ValidatingWebhookConfiguration", name, bundle, api,
+			func(c *admissionregistrationv1.ValidatingWebhookConfiguration) (string, map[string][]byte) {
 				bundles := map[string][]byte{}
 				for _, w := range c.Webhooks {
 					bundles[w.Name] = w.ClientConfig.CABundle
 				}
-				return c.ResourceVersion, bundles, nil
-			},
-			func(ctx context.Context, patch []byte) error {
-				_, err := api.Patch(ctx, name, types.StrategicMergePatchType, patch, metav1.PatchOptions{})
-				return err
+				return c.ResourceVersion, bundles
 			})
 	}
 	return nil
+}
+
+// configurationAPI is what inject needs of the client of a kind of webhook
+// configuration: the mutating and the validating ones differ only in C.
+type configurationAPI[C any] interface {
+	Get(ctx context.Context, name string, opts metav1.GetOptions) (C, error)
+	Patch(ctx context.Context, name string, pt types.PatchType, data []byte, opts metav1.PatchOptions, subresources ...string) (C, error)
+}
+
+// injectInto is inject over api, bundlesOf reading a configuration's
+// resourceVersion and caBundle per webhook name.
+func injectInto[C any](ctx context.Context, m *Manager, kind, name string, bundle []byte, api configurationAPI[C], bundlesOf func(C) (string, map[string][]byte)) error {
+	return m.inject(ctx, kind, name, bundle,
+		func(ctx context.Context) (string, map[string][]byte, error) {
+			c, err := api.Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				return "", nil, err
+			}
+			resourceVersion, bundles := bundlesOf(c)
+			return resourceVersion, bundles, nil
+		},
+		func(ctx context.Context, patch []byte) error {
+			_, err := api.Patch(ctx, name, types.StrategicMergePatchType, patch, metav1.PatchOptions{})
+			return err
+		})
 }
 
 // inject reads a configuration's caBundle per webhook name with get and
