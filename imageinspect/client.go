@@ -62,25 +62,35 @@ func send(ctx context.Context, ep *endpoint, method, url, accept string) (*http.
 	return resp, nil
 }
 
+// get GETs url and returns its body (already read within the transport's
+// cap) and headers.
+func get(ctx context.Context, ep *endpoint, url, accept string) ([]byte, http.Header, error) {
+	resp, err := send(ctx, ep, http.MethodGet, url, accept)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, nil, err
+	}
+	return raw, resp.Header, nil
+}
+
 // getManifest GETs a manifest by tag or digest.
 func (i *Inspector) getManifest(ctx context.Context, ep *endpoint, reference string) (*fetched, error) {
 	i.log.V(1).Info("fetching manifest", "repository", ep.repo.Name(), "reference", reference)
 	i.stats.manifestFetches.Add(1)
-	resp, err := send(ctx, ep, http.MethodGet, endpointURL(ep, "manifests", reference), manifestAccept)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
+	raw, header, err := get(ctx, ep, endpointURL(ep, "manifests", reference), manifestAccept)
 	if err != nil {
 		return nil, err
 	}
 	sum := sha256.Sum256(raw)
 	return &fetched{
 		raw:          raw,
-		contentType:  resp.Header.Get("Content-Type"),
+		contentType:  header.Get("Content-Type"),
 		digest:       "sha256:" + hex.EncodeToString(sum[:]),
-		headerDigest: resp.Header.Get("Docker-Content-Digest"),
+		headerDigest: header.Get("Docker-Content-Digest"),
 	}, nil
 }
 
@@ -106,12 +116,7 @@ func (i *Inspector) headManifest(ctx context.Context, ep *endpoint, reference st
 func (i *Inspector) getBlob(ctx context.Context, ep *endpoint, d v1.Descriptor) ([]byte, error) {
 	i.log.V(1).Info("fetching config", "repository", ep.repo.Name(), "digest", d.Digest.String())
 	i.stats.configFetches.Add(1)
-	resp, err := send(ctx, ep, http.MethodGet, endpointURL(ep, "blobs", d.Digest.String()), "")
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
+	raw, _, err := get(ctx, ep, endpointURL(ep, "blobs", d.Digest.String()), "")
 	if err != nil {
 		return nil, err
 	}
