@@ -64,7 +64,7 @@ func findings(groups []*group) []Finding {
 }
 
 func newFinding(w Workload, f policy.Finding) *Finding {
-	return &Finding{Workload: w, Finding: report.NewFinding(f), Nodes: []string{}}
+	return &Finding{Workload: w, Finding: report.NewFinding(f), Nodes: []string{}, finding: f}
 }
 
 // compareFindings orders by workload, then container as a pod spec lists

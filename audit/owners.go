@@ -18,6 +18,11 @@ type Workload struct {
 	Namespace string `json:"namespace"`
 	Kind      string `json:"kind"`
 	Name      string `json:"name"`
+	// APIVersion and UID identify the object itself, for what refers to it
+	// (a report's owner and scope, an Event); "" where they are not known.
+	// Not in the JSON output: its contract is namespace, kind and name.
+	APIVersion string    `json:"-"`
+	UID        types.UID `json:"-"`
 }
 
 // mirrorAnnotation marks the API server's copy of a static pod (the
@@ -58,7 +63,7 @@ func newOwners(client kubernetes.Interface) *owners {
 // without a controller is its own workload. Where an owner cannot be read
 // (forbidden, gone, replaced), the chain stops at the last one known.
 func (o *owners) workloadOf(ctx context.Context, pod *corev1.Pod) Workload {
-	self := Workload{Namespace: pod.Namespace, Kind: "Pod", Name: pod.Name}
+	self := Workload{Namespace: pod.Namespace, Kind: "Pod", Name: pod.Name, APIVersion: "v1", UID: pod.UID}
 	if _, mirror := pod.Annotations[mirrorAnnotation]; mirror {
 		return self
 	}
@@ -66,9 +71,9 @@ func (o *owners) workloadOf(ctx context.Context, pod *corev1.Pod) Workload {
 	if ref == nil {
 		return self
 	}
-	w := Workload{Namespace: pod.Namespace, Kind: ref.Kind, Name: ref.Name}
+	w := Workload{Namespace: pod.Namespace, Kind: ref.Kind, Name: ref.Name, APIVersion: ref.APIVersion, UID: ref.UID}
 	if up := o.parentOf(ctx, pod.Namespace, *ref); up != nil {
-		w.Kind, w.Name = up.Kind, up.Name
+		w.Kind, w.Name, w.APIVersion, w.UID = up.Kind, up.Name, up.APIVersion, up.UID
 	}
 	return w
 }

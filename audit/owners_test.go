@@ -26,6 +26,16 @@ func controllerRef(apiVersion, kind, name string) metav1.OwnerReference {
 
 func uid(kind, name string) types.UID { return types.UID(kind + "/" + name) }
 
+// wl is the workload an ownerReference made by controllerRef names.
+func wl(apiVersion, kind, name string) Workload {
+	return Workload{Namespace: ns, Kind: kind, Name: name, APIVersion: apiVersion, UID: uid(kind, name)}
+}
+
+// podWorkload is a pod of ownedPod's as its own workload (it has no UID).
+func podWorkload(name string) Workload {
+	return Workload{Namespace: ns, Kind: "Pod", Name: name, APIVersion: "v1"}
+}
+
 func replicaSet(name string, owners ...metav1.OwnerReference) *appsv1.ReplicaSet {
 	return &appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, UID: uid("ReplicaSet", name), OwnerReferences: owners}}
 }
@@ -56,55 +66,55 @@ func TestWorkloadOf(t *testing.T) {
 		wantGets int
 		wantNote string
 	}{
-		{name: "bare pod", pod: ownedPod("p"), want: Workload{ns, "Pod", "p"}},
+		{name: "bare pod", pod: ownedPod("p"), want: podWorkload("p")},
 		{
 			name:    "Deployment -> ReplicaSet -> Pod",
 			objects: []runtime.Object{replicaSet("web-1", controllerRef("apps/v1", "Deployment", "web"))},
-			pod:     ownedPod("web-1-x", rs("web-1")), want: Workload{ns, "Deployment", "web"}, wantGets: 1,
+			pod:     ownedPod("web-1-x", rs("web-1")), want: wl("apps/v1", "Deployment", "web"), wantGets: 1,
 		},
 		{
 			name:    "CronJob -> Job -> Pod",
 			objects: []runtime.Object{job("backup-29000", controllerRef("batch/v1", "CronJob", "backup"))},
-			pod:     ownedPod("backup-29000-x", controllerRef("batch/v1", "Job", "backup-29000")), want: Workload{ns, "CronJob", "backup"}, wantGets: 1,
+			pod:     ownedPod("backup-29000-x", controllerRef("batch/v1", "Job", "backup-29000")), want: wl("batch/v1", "CronJob", "backup"), wantGets: 1,
 		},
 		{
 			name:    "a Job of its own",
 			objects: []runtime.Object{job("migrate")},
-			pod:     ownedPod("migrate-x", controllerRef("batch/v1", "Job", "migrate")), want: Workload{ns, "Job", "migrate"}, wantGets: 1,
+			pod:     ownedPod("migrate-x", controllerRef("batch/v1", "Job", "migrate")), want: wl("batch/v1", "Job", "migrate"), wantGets: 1,
 		},
 		{
 			name:    "orphan ReplicaSet",
 			objects: []runtime.Object{replicaSet("web-1")},
-			pod:     ownedPod("web-1-x", rs("web-1")), want: Workload{ns, "ReplicaSet", "web-1"}, wantGets: 1,
+			pod:     ownedPod("web-1-x", rs("web-1")), want: wl("apps/v1", "ReplicaSet", "web-1"), wantGets: 1,
 		},
 		{
 			name: "ReplicaSet gone", pod: ownedPod("web-1-x", rs("web-1")),
-			want: Workload{ns, "ReplicaSet", "web-1"}, wantGets: 1,
+			want: wl("apps/v1", "ReplicaSet", "web-1"), wantGets: 1,
 		},
 		{
 			name: "ReplicaSet replaced by another of the same name",
 			objects: []runtime.Object{&appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "web-1", UID: "other",
 				OwnerReferences: []metav1.OwnerReference{controllerRef("apps/v1", "Deployment", "web")}}}},
-			pod: ownedPod("web-1-x", rs("web-1")), want: Workload{ns, "ReplicaSet", "web-1"}, wantGets: 1,
+			pod: ownedPod("web-1-x", rs("web-1")), want: wl("apps/v1", "ReplicaSet", "web-1"), wantGets: 1,
 		},
 		{
 			name:    "forbidden to read the ReplicaSet",
 			objects: []runtime.Object{replicaSet("web-1", controllerRef("apps/v1", "Deployment", "web"))},
 			react:   forbidden, pod: ownedPod("web-1-x", rs("web-1")),
-			want: Workload{ns, "ReplicaSet", "web-1"}, wantGets: 1, wantNote: "could not read 1 ReplicaSet(s) that own pods, so their pods are reported under the ReplicaSet, not its owner (Forbidden",
+			want: wl("apps/v1", "ReplicaSet", "web-1"), wantGets: 1, wantNote: "could not read 1 ReplicaSet(s) that own pods, so their pods are reported under the ReplicaSet, not its owner (Forbidden",
 		},
-		{name: "StatefulSet, no read", pod: ownedPod("zk-0", controllerRef("apps/v1", "StatefulSet", "zk")), want: Workload{ns, "StatefulSet", "zk"}},
-		{name: "DaemonSet, no read", pod: ownedPod("agent-x", controllerRef("apps/v1", "DaemonSet", "agent")), want: Workload{ns, "DaemonSet", "agent"}},
-		{name: "ReplicationController, no read", pod: ownedPod("old-x", controllerRef("v1", "ReplicationController", "old")), want: Workload{ns, "ReplicationController", "old"}},
-		{name: "a custom controller", pod: ownedPod("x", controllerRef("example.com/v1", "Thing", "t")), want: Workload{ns, "Thing", "t"}},
+		{name: "StatefulSet, no read", pod: ownedPod("zk-0", controllerRef("apps/v1", "StatefulSet", "zk")), want: wl("apps/v1", "StatefulSet", "zk")},
+		{name: "DaemonSet, no read", pod: ownedPod("agent-x", controllerRef("apps/v1", "DaemonSet", "agent")), want: wl("apps/v1", "DaemonSet", "agent")},
+		{name: "ReplicationController, no read", pod: ownedPod("old-x", controllerRef("v1", "ReplicationController", "old")), want: wl("v1", "ReplicationController", "old")},
+		{name: "a custom controller", pod: ownedPod("x", controllerRef("example.com/v1", "Thing", "t")), want: wl("example.com/v1", "Thing", "t")},
 		{
 			name: "a ReplicaSet of another API group is not read",
-			pod:  ownedPod("x", controllerRef("example.com/v1", "ReplicaSet", "r")), want: Workload{ns, "ReplicaSet", "r"},
+			pod:  ownedPod("x", controllerRef("example.com/v1", "ReplicaSet", "r")), want: wl("example.com/v1", "ReplicaSet", "r"),
 		},
-		{name: "mirror pod is itself, not its Node", pod: mirror, want: Workload{ns, "Pod", "etcd-node-1"}},
+		{name: "mirror pod is itself, not its Node", pod: mirror, want: podWorkload("etcd-node-1")},
 		{
 			name: "an owner that is not the controller does not make a workload",
-			pod:  ownedPod("p", metav1.OwnerReference{APIVersion: "v1", Kind: "ConfigMap", Name: "c", UID: "c"}), want: Workload{ns, "Pod", "p"},
+			pod:  ownedPod("p", metav1.OwnerReference{APIVersion: "v1", Kind: "ConfigMap", Name: "c", UID: "c"}), want: podWorkload("p"),
 		},
 	}
 	for _, tt := range tests {

@@ -4,6 +4,7 @@ import (
 	"io"
 
 	"github.com/volumeguard/volumeguard/internal/report"
+	"github.com/volumeguard/volumeguard/policy"
 )
 
 // Report is what Run found. Write writes it in the `-o json` document of
@@ -35,6 +36,9 @@ type Finding struct {
 	// (pods not yet scheduled have none).
 	Pods  int      `json:"pods"`
 	Nodes []string `json:"nodes"`
+
+	// finding is what policy found, for reports and Events.
+	finding policy.Finding
 }
 
 // Subject is the workload.

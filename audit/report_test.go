@@ -54,8 +54,8 @@ func TestWriteText(t *testing.T) {
 		f.Pods, f.Nodes = pods, nodes
 		return *f
 	}
-	deploy := Workload{"data", "Deployment", "zk"}
-	bare := Workload{"data", "Pod", "debug"}
+	deploy := Workload{Namespace: "data", Kind: "Deployment", Name: "zk"}
+	bare := Workload{Namespace: "data", Kind: "Pod", Name: "debug"}
 	var many []string
 	for _, n := range "abcdefghijkl" {
 		many = append(many, "node-"+string(n))
@@ -151,7 +151,7 @@ func sig(p *corev1.Pod) string {
 }
 
 func TestWriteTextQuotesImagePaths(t *testing.T) {
-	f := newFinding(Workload{"data", "Deployment", "app"}, policy.Finding{Container: "app", ContainerType: policy.Container, Image: "img", Path: "/data\r\nerror: none"})
+	f := newFinding(Workload{Namespace: "data", Kind: "Deployment", Name: "app"}, policy.Finding{Container: "app", ContainerType: policy.Container, Image: "img", Path: "/data\r\nerror: none"})
 	f.Pods = 1
 	var buf bytes.Buffer
 	r := &Report{Findings: []Finding{*f}}

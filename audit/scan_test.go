@@ -20,6 +20,7 @@ import (
 	"github.com/volumeguard/volumeguard/analysis"
 	"github.com/volumeguard/volumeguard/imageinspect"
 	"github.com/volumeguard/volumeguard/internal/report"
+	"github.com/volumeguard/volumeguard/policy"
 )
 
 // fakeInspector answers from a map and records what it was asked.
@@ -104,6 +105,8 @@ func short(fs []Finding) []Finding {
 	for _, f := range fs {
 		f.Finding = report.Finding{Container: f.Container, ContainerType: f.ContainerType, Image: f.Image,
 			Digest: f.Digest, Path: f.Path, Relative: f.Relative, Platforms: f.Platforms}
+		f.finding = policy.Finding{}
+		f.Workload.APIVersion, f.Workload.UID = "", ""
 		out = append(out, f)
 	}
 	return out
@@ -133,7 +136,7 @@ func TestRunGroupsByWorkload(t *testing.T) {
 	r, in := run(t, client, Options{Concurrency: 4})
 
 	f := func(kind, name, container, image, digest, path string, pods int, nodes ...string) Finding {
-		return Finding{Workload: Workload{ns, kind, name}, Finding: report.Finding{Container: container, ContainerType: "container",
+		return Finding{Workload: Workload{Namespace: ns, Kind: kind, Name: name}, Finding: report.Finding{Container: container, ContainerType: "container",
 			Image: image, Digest: digest, Path: path}, Pods: pods, Nodes: append([]string{}, nodes...)}
 	}
 	want := []Finding{
@@ -144,6 +147,11 @@ func TestRunGroupsByWorkload(t *testing.T) {
 	}
 	if got := short(r.Findings); !reflect.DeepEqual(got, want) {
 		t.Errorf("findings:\n got %+v\nwant %+v", got, want)
+	}
+	// Reports and Events refer to the workload itself: its API version and UID.
+	wantCron := Workload{Namespace: ns, Kind: "CronJob", Name: "backup", APIVersion: "batch/v1", UID: uid("CronJob", "backup")}
+	if got := r.Findings[0].Workload; got != wantCron {
+		t.Errorf("workload of the CronJob's finding = %+v, want %+v", got, wantCron)
 	}
 	if len(r.Problems) != 0 || len(r.Notes) != 0 {
 		t.Errorf("errors %v, notes %v; want none", r.Problems, r.Notes)
