@@ -25,6 +25,7 @@ type auditOptions struct {
 	allNamespaces bool
 	selector      string
 	pullSecrets   bool
+	reports       reportOptions
 }
 
 func newAuditCommand(s streams) *cobra.Command {
@@ -50,6 +51,12 @@ The API server is found as kubectl finds it: --kubeconfig, KUBECONFIG,
 (else pods are grouped by ReplicaSet or Job); get on secrets and
 serviceaccounts for pull secrets.
 
+--reports writes one openreports.io Report (or wgpolicyk8s.io PolicyReport,
+--report-api) per workload with findings, and deletes volumeguard's reports
+of workloads that are now clean or gone (not with -l, nor when pods could not
+be listed). Without the CRDs it says so; the findings and exit code are the
+same either way.
+
 Exit codes: 0 no finding, 1 findings, 2 something could not be evaluated (an
 image that cannot be read, pods that cannot be listed, the --timeout expiring:
 the report is still written) or bad usage; 130 interrupted (SIGINT), 143
@@ -61,6 +68,8 @@ terminated (SIGTERM), without a report.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := o.analysis.validate()
 			errs := []error{err}
+			reportAPI, err := o.reports.choice()
+			errs = append(errs, err)
 			if _, err := labels.Parse(o.selector); err != nil {
 				errs = append(errs, fmt.Errorf("--selector: %w", err))
 			}
@@ -113,6 +122,10 @@ terminated (SIGTERM), without a report.`,
 			if err := r.Write(out); err != nil {
 				return fmt.Errorf("writing report: %w", err)
 			}
+			if o.reports.enabled {
+				api, res, err := writeReports(cmd.Context(), restConfig, reportAPI, r, namespace, o.selector, cfg.sizeLimit)
+				printReportsOutcome(s.err, api, res, err)
+			}
 			if code := r.ExitCode(); code != 0 {
 				return exitError{code}
 			}
@@ -128,6 +141,7 @@ terminated (SIGTERM), without a report.`,
 	fs.StringVarP(&o.selector, "selector", "l", "", "audit only pods matching this label selector (app=zk,tier!=cache)")
 	fs.BoolVar(&o.pullSecrets, "pull-secrets", true,
 		"read images with the imagePullSecrets of pods and of their service accounts (get on secrets and serviceaccounts) before the local docker config; false: no Secret is read")
+	o.reports.addFlags(fs, "write the findings as policy reports")
 	return cmd
 }
 
