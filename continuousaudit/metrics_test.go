@@ -16,7 +16,7 @@ func scanOf(workloads ...string) *audit.Report {
 	r := &audit.Report{}
 	for _, w := range workloads {
 		p := strings.Split(w, "/")
-		r.Findings = append(r.Findings, audit.Finding{Namespace: p[0], Kind: p[1], Name: p[2]})
+		r.Findings = append(r.Findings, audit.Finding{Workload: audit.Workload{Namespace: p[0], Kind: p[1], Name: p[2]}})
 	}
 	return r
 }

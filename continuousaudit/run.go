@@ -191,7 +191,7 @@ func (a *auditor) scan(ctx context.Context) {
 	if a.events != nil {
 		a.events.record(r.ReportSubjects())
 	}
-	log := a.log.WithValues("findings", len(r.Findings), "errors", len(r.Errors), "duration", time.Since(start).Round(time.Millisecond).String())
+	log := a.log.WithValues("findings", len(r.Findings), "errors", len(r.Problems), "duration", time.Since(start).Round(time.Millisecond).String())
 	if reportErr != nil {
 		log.Error(reportErr, "audit done; writing reports failed")
 		return

@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"context"
 	"net"
 	"time"
 
@@ -50,6 +51,10 @@ type Config struct {
 	// with /readyz failing before it closes the admission listener: the
 	// time the Service's endpoints take to drop the replica.
 	ShutdownDelay time.Duration
+
+	// Alongside, when set, runs in the server until it stops, with what the
+	// server shares (the continuous audit); an error it returns is fatal.
+	Alongside func(context.Context, Shared) error
 
 	// listen opens the server's listeners; nil: net.Listen. Tests make a
 	// listener fail with it.

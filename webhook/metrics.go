@@ -38,6 +38,10 @@ type Metrics struct {
 	lookups          *prometheus.CounterVec
 }
 
+// Registerer is the metrics' registry, for what runs alongside the
+// webhook in the same server (the continuous audit).
+func (m *Metrics) Registerer() prometheus.Registerer { return m.registry }
+
 // NewMetrics registers the webhook's metrics, and the Go runtime and process
 // collectors, on a new registry.
 func NewMetrics() *Metrics {

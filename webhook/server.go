@@ -109,6 +109,10 @@ func Run(ctx context.Context, cfg *Config) error {
 	}
 	synced := func() bool { return informer.HasSynced() && keychains.HasSynced() }
 	bg.run(ctx, func(ctx context.Context) error { reportSync(ctx, log, synced, cfg.RESTConfig.Host); return nil })
+	if cfg.Alongside != nil {
+		shared := Shared{Client: client, Analyzer: hc.Analyzer, Keychains: keychains, Metrics: metrics.Registerer(), Synced: keychains.HasSynced}
+		bg.run(ctx, func(ctx context.Context) error { return cfg.Alongside(ctx, shared) })
+	}
 
 	// Loaded in the background, so that a fatal error while the
 	// certificate manager has not written the files yet ends Run too.

@@ -94,4 +94,5 @@ func (so *serveOptions) addFlags(fs *pflag.FlagSet) {
 			"the time the Service's endpoints take to drop this replica (the manifests set 5s); 0: close at once")
 	so.registry.addFlags(fs)
 	so.managed.addFlags(fs)
+	so.audit.addFlags(fs)
 }

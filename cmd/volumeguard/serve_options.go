@@ -63,6 +63,7 @@ type serveOptions struct {
 
 	registry registryOptions
 	managed  certOptions
+	audit    continuousAuditOptions
 }
 
 func newServeOptions() *serveOptions {
@@ -72,6 +73,7 @@ func newServeOptions() *serveOptions {
 		admissionTimeout: defaultAdmissionTimeout, logLevel: "info", pullSecrets: true,
 		tagTTL: defaultTagTTL, notFoundTTL: defaultNotFoundTTL, maxStale: defaultMaxStale,
 		registryConcurrency: defaultRegistryConcurrency, namespaceConcurrency: defaultNamespaceConcurrency,
+		audit: newContinuousAuditOptions(),
 	}
 }
 
@@ -138,7 +140,7 @@ func (so *serveOptions) validate() (validated, error) {
 	if so.shutdownDelay < 0 || so.shutdownDelay > maxShutdownDelay {
 		errs = append(errs, fmt.Errorf("--shutdown-delay %s: want 0 to %s", so.shutdownDelay, maxShutdownDelay))
 	}
-	errs = append(errs, so.managed.validate())
+	errs = append(errs, so.managed.validate(), so.audit.validate())
 	return v, errors.Join(errs...)
 }
 
@@ -196,6 +198,7 @@ func (so *serveOptions) config(logs io.Writer) (*webhook.Config, error) {
 		PullSecrets: so.pullSecrets,
 		Keychain:    own,
 	}
+	cfg.Alongside = so.audit.alongside(rest, v.sizeLimit, logger.WithName("audit"))
 	if so.managed.manage {
 		log := logger.WithName("certs")
 		cfg.NewCertManager = func(client kubernetes.Interface) (webhook.CertManager, error) {
