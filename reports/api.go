@@ -35,6 +35,9 @@ func ParseChoice(s string) (Choice, error) {
 type API struct {
 	Resource schema.GroupVersionResource
 	Kind     string
+	// reportSource: the report has a top-level "source", which OpenReports
+	// added; a PolicyReport has one per result only.
+	reportSource bool
 }
 
 // APIOf returns the API of an explicit choice (not Auto).
@@ -42,7 +45,7 @@ func APIOf(c Choice) API {
 	if c == WGPolicy {
 		return API{Resource: schema.GroupVersionResource{Group: "wgpolicyk8s.io", Version: "v1alpha2", Resource: "policyreports"}, Kind: "PolicyReport"}
 	}
-	return API{Resource: schema.GroupVersionResource{Group: "openreports.io", Version: "v1alpha1", Resource: "reports"}, Kind: "Report"}
+	return API{Resource: schema.GroupVersionResource{Group: "openreports.io", Version: "v1alpha1", Resource: "reports"}, Kind: "Report", reportSource: true}
 }
 
 // APIVersion is the apiVersion of the API's objects.

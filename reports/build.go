@@ -82,12 +82,14 @@ func Build(api API, s Subject, sizeLimit resource.Quantity) *unstructured.Unstru
 		results = append(results, result(f, sizeLimit))
 	}
 	content := map[string]any{
-		"source": Source,
-		"scope":  objectRef(w),
+		"scope": objectRef(w),
 		"summary": map[string]any{
 			"pass": int64(0), "fail": int64(len(results)), "warn": int64(0), "error": int64(0), "skip": int64(0),
 		},
 		"results": results,
+	}
+	if api.reportSource {
+		content["source"] = Source
 	}
 	obj := &unstructured.Unstructured{Object: map[string]any{}}
 	for k, v := range content {

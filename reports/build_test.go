@@ -44,7 +44,7 @@ func TestBuild(t *testing.T) {
 				{"name: prefixed, never a bare UID (kyverno#10230)", obj.GetName(), "volumeguard-0a1b"},
 				{"namespace", obj.GetNamespace(), "data"},
 				{"label", obj.GetLabels()[ManagedByLabel], "volumeguard"},
-				{"source", str("source"), "volumeguard"},
+				{"source (OpenReports only: PolicyReport has none)", str("source"), map[Choice]string{OpenReports: "volumeguard", WGPolicy: ""}[c]},
 				{"scope.kind", str("scope", "kind"), "Deployment"},
 				{"scope.apiVersion", str("scope", "apiVersion"), "apps/v1"},
 				{"scope.name", str("scope", "name"), "zk"},
