@@ -23,30 +23,52 @@ var (
 	policyReports = schema.GroupVersionResource{Group: "wgpolicyk8s.io", Version: "v1alpha2", Resource: "policyreports"}
 )
 
-// installReportCRD installs a CRD of manifests/components and waits until
-// discovery serves it; installing one that is there already is a no-op.
-func installReportCRD(t *testing.T, component, file string, gvr schema.GroupVersionResource) {
+// reportCRDPath is a CRD file of manifests/components.
+func reportCRDPath(component, file string) string {
+	return filepath.Join("..", "..", "manifests", "components", component, file)
+}
+
+// served reports whether discovery serves gvr.
+func served(t *testing.T, gvr schema.GroupVersionResource) bool {
 	t.Helper()
-	path := filepath.Join("..", "..", "manifests", "components", component, file)
-	if _, err := envtest.InstallCRDs(s.cfg, envtest.CRDInstallOptions{Paths: []string{path}, ErrorIfPathMissing: true}); err != nil {
-		t.Fatalf("installing %s: %v", path, err)
-	}
 	d, err := discovery.NewDiscoveryClientForConfig(s.cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, "discovery serves "+gvr.String(), func() bool {
-		list, err := d.ServerResourcesForGroupVersion(gvr.GroupVersion().String())
-		if err != nil {
-			return false
-		}
-		for _, r := range list.APIResources {
-			if r.Name == gvr.Resource {
-				return true
-			}
-		}
+	list, err := d.ServerResourcesForGroupVersion(gvr.GroupVersion().String())
+	if err != nil {
 		return false
+	}
+	for _, r := range list.APIResources {
+		if r.Name == gvr.Resource {
+			return true
+		}
+	}
+	return false
+}
+
+// uninstallReportCRDs removes the report CRDs that other tests may have
+// installed, and waits until discovery no longer serves them.
+func uninstallReportCRDs(t *testing.T) {
+	t.Helper()
+	paths := []string{reportCRDPath("openreports-crds", "openreports.io_reports.yaml"), reportCRDPath("wgpolicyk8s-crds", "wgpolicyk8s.io_policyreports.yaml")}
+	if err := envtest.UninstallCRDs(s.cfg, envtest.CRDInstallOptions{Paths: paths, ErrorIfPathMissing: true}); err != nil {
+		t.Fatalf("uninstalling the report CRDs: %v", err)
+	}
+	waitUntil(t, "the report APIs are no longer served", func() bool {
+		return !served(t, openReports) && !served(t, policyReports)
 	})
+}
+
+// installReportCRD installs a CRD of manifests/components and waits until
+// discovery serves it; installing one that is there already is a no-op.
+func installReportCRD(t *testing.T, component, file string, gvr schema.GroupVersionResource) {
+	t.Helper()
+	path := reportCRDPath(component, file)
+	if _, err := envtest.InstallCRDs(s.cfg, envtest.CRDInstallOptions{Paths: []string{path}, ErrorIfPathMissing: true}); err != nil {
+		t.Fatalf("installing %s: %v", path, err)
+	}
+	waitUntil(t, "discovery serves "+gvr.String(), func() bool { return served(t, gvr) })
 }
 
 // waitUntil polls cond until it holds, failing t after 60s.
@@ -132,6 +154,7 @@ func TestReports(t *testing.T) {
 	zkReport, dbReport := "volumeguard-"+string(deploy.UID), "volumeguard-"+string(sts.UID)
 
 	t.Run("CRDs absent: said clearly, findings and exit code unchanged", func(t *testing.T) {
+		uninstallReportCRDs(t)
 		plain := runAudit(t, "-o", "json", "-n", ns)
 		res := runAudit(t, "-o", "json", "-n", ns, "--reports")
 		if res.code != plain.code || plain.code != 1 || res.stdout != plain.stdout {
