@@ -35,6 +35,27 @@ func Render(dir string) ([]*unstructured.Unstructured, error) {
 	return RenderFS(mem, path.Join("/", dir))
 }
 
+// RenderWith builds overlay with components added, as a user's
+// kustomization of `resources: [overlay]` and `components: [...]` would:
+// RenderWith("overlays/audit", "continuous-audit").
+func RenderWith(overlay string, components ...string) ([]*unstructured.Unstructured, error) {
+	mem, err := embedded()
+	if err != nil {
+		return nil, err
+	}
+	// Outside the files' tree, as a user's directory is; kustomize takes
+	// relative paths only.
+	dir := "/user"
+	k := "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [" + path.Join("..", overlay) + "]\ncomponents:\n"
+	for _, c := range components {
+		k += "  - " + path.Join("..", "components", c) + "\n"
+	}
+	if err := mem.WriteFile(path.Join(dir, "kustomization.yaml"), []byte(k)); err != nil {
+		return nil, err
+	}
+	return RenderFS(mem, dir)
+}
+
 // embedded is an in-memory copy of the compiled-in files, at the root.
 func embedded() (filesys.FileSystem, error) {
 	mem := filesys.MakeFsInMemory()

@@ -8,13 +8,19 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/volumeguard/volumeguard/manifests"
 )
 
 // startAuditor runs `volumeguard serve` with the background audit, on a
-// port of its own, electing through the Lease namespace/lease.
-func startAuditor(t *testing.T, namespace, lease string) *server {
+// port of its own, with kubeconfig, electing through the manifests' Lease.
+func startAuditor(t *testing.T, kubeconfig string) *server {
 	t.Helper()
 	opts := s.env.WebhookInstallOptions
 	return startServe(t,
@@ -22,8 +28,56 @@ func startAuditor(t *testing.T, namespace, lease string) *server {
 		"--tls-cert-file", filepath.Join(opts.LocalServingCertDir, "tls.crt"),
 		"--tls-private-key-file", filepath.Join(opts.LocalServingCertDir, "tls.key"),
 		"--audit-interval", "1m", "--reports", "--events",
-		"--leader-election-namespace", namespace, "--leader-election-lease", lease,
+		"--leader-election-namespace", "volumeguard", "--leader-election-lease", "volumeguard-audit",
+		"--kubeconfig", kubeconfig, // the last one counts
 	)
+}
+
+const serveAccount = "system:serviceaccount:volumeguard:volumeguard"
+
+// asServeAccount creates the ServiceAccount and RBAC of overlays/audit with
+// components/continuous-audit and audit-events, and returns a kubeconfig
+// acting as that ServiceAccount: the replicas get what the install grants,
+// no more. Removed, with the Lease, when t ends.
+func asServeAccount(t *testing.T) string {
+	t.Helper()
+	objs, err := manifests.RenderWith("overlays/audit", "continuous-audit", "audit-events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := runtimeClientWithWarnings(t)
+	var created []*unstructured.Unstructured
+	t.Cleanup(func() {
+		err := s.client.CoordinationV1().Leases("volumeguard").Delete(ctx(t), "volumeguard-audit", metav1.DeleteOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			t.Errorf("deleting the Lease: %v", err)
+		}
+		uninstall(t, c, created)
+	})
+	for _, obj := range objs {
+		switch obj.GetKind() {
+		case "Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding":
+		default:
+			continue
+		}
+		if err := c.Create(ctx(t), obj.DeepCopy(), client.FieldValidation("Strict")); err != nil {
+			t.Fatalf("creating %s: %v", describe(obj), err)
+		}
+		created = append(created, obj)
+	}
+	path := writeKubeconfig(t, s.cfg)
+	kc, err := clientcmd.LoadFromFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, auth := range kc.AuthInfos {
+		auth.Impersonate = serveAccount
+		auth.ImpersonateGroups = []string{"system:serviceaccounts", "system:serviceaccounts:volumeguard", "system:authenticated"}
+	}
+	if err := clientcmd.WriteToFile(*kc, path); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // metric returns the value of the sample whose line starts with prefix
@@ -49,9 +103,10 @@ func (srv *server) leading(t *testing.T) bool {
 	return v == "1"
 }
 
-// TestContinuousAudit runs two `serve --audit-interval` replicas: one is
-// elected and audits (reports, metric, Event); when it stops, the other
-// takes the Lease over and audits in its place.
+// TestContinuousAudit runs two `serve --audit-interval` replicas as the
+// manifests' ServiceAccount, with the RBAC of components/continuous-audit
+// and audit-events: one is elected and audits (reports, metric, Event);
+// when it stops, the other takes the Lease over and audits in its place.
 func TestContinuousAudit(t *testing.T) {
 	ns := uniqueName("continuous-e2e")
 	auditNamespace(t, ns)
@@ -65,8 +120,9 @@ func TestContinuousAudit(t *testing.T) {
 	report := "volumeguard-" + string(created.UID)
 	series := `volumeguard_workload_uncovered_volumes{kind="Pod",name="zk",namespace="` + ns + `"}`
 
-	lease := uniqueName("audit")
-	replicas := []*server{startAuditor(t, ns, lease), startAuditor(t, ns, lease)}
+	kubeconfig := asServeAccount(t)
+	replicas := []*server{startAuditor(t, kubeconfig), startAuditor(t, kubeconfig)}
+	const lease = "volumeguard-audit"
 	var leader, follower *server
 	waitUntil(t, "one replica is elected", func() bool {
 		for i, r := range replicas {
@@ -110,14 +166,14 @@ func TestContinuousAudit(t *testing.T) {
 	})
 
 	t.Run("the Lease is handed over when the leader stops", func(t *testing.T) {
-		l, err := s.client.CoordinationV1().Leases(ns).Get(ctx(t), lease, metav1.GetOptions{})
+		l, err := s.client.CoordinationV1().Leases("volumeguard").Get(ctx(t), lease, metav1.GetOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		before := *l.Spec.HolderIdentity
 		leader.stop(t)
 		waitUntil(t, "the other replica holds the Lease", func() bool {
-			l, err := s.client.CoordinationV1().Leases(ns).Get(ctx(t), lease, metav1.GetOptions{})
+			l, err := s.client.CoordinationV1().Leases("volumeguard").Get(ctx(t), lease, metav1.GetOptions{})
 			return err == nil && l.Spec.HolderIdentity != nil && *l.Spec.HolderIdentity != "" && *l.Spec.HolderIdentity != before
 		})
 		waitUntil(t, "the new leader audits and exports the series", func() bool {
@@ -125,5 +181,11 @@ func TestContinuousAudit(t *testing.T) {
 			return follower.leading(t) && ok && v == "3"
 		})
 		wantAll(t, "new leader's logs", follower.logs.String(), "elected auditor: scanning", "audit done")
+		for _, r := range replicas {
+			// The RBAC of the components suffices: nothing forbidden.
+			if logs := r.logs.String(); strings.Contains(logs, "forbidden") {
+				t.Errorf("a replica was refused something:\n%s", logs)
+			}
+		}
 	})
 }
