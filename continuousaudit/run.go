@@ -87,7 +87,7 @@ func Run(ctx context.Context, cfg Config) error {
 		LockConfig: resourcelock.ResourceLockConfig{Identity: cfg.Lease.Identity},
 	}
 	for ctx.Err() == nil {
-		var leading sync.WaitGroup
+		t := &term{}
 		le, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
 			Lock:          lock,
 			LeaseDuration: orDefault(cfg.Lease.Duration, DefaultLeaseDuration),
@@ -99,8 +99,10 @@ func Run(ctx context.Context, cfg Config) error {
 			Name:            cfg.Lease.Name,
 			Callbacks: leaderelection.LeaderCallbacks{
 				OnStartedLeading: func(ctx context.Context) {
-					leading.Add(1)
-					defer leading.Done()
+					if !t.begin() {
+						return
+					}
+					defer t.wg.Done()
 					a.lead(ctx)
 				},
 				OnStoppedLeading: func() { a.log.Info("no longer the auditor", "identity", cfg.Lease.Identity) },
@@ -116,10 +118,36 @@ func Run(ctx context.Context, cfg Config) error {
 		// flight ends before this replica stands again, so that two never
 		// write reports at once from one process.
 		le.Run(ctx)
-		leading.Wait()
+		t.end()
 		a.stepDown()
 	}
 	return nil
+}
+
+// term is one election's leadership. The elector starts OnStartedLeading in
+// a goroutine and does not wait for it: end makes sure that no scan of the
+// term starts after it, and that the one in flight has returned.
+type term struct {
+	mu    sync.Mutex
+	ended bool
+	wg    sync.WaitGroup
+}
+
+func (t *term) begin() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.ended {
+		return false
+	}
+	t.wg.Add(1)
+	return true
+}
+
+func (t *term) end() {
+	t.mu.Lock()
+	t.ended = true
+	t.mu.Unlock()
+	t.wg.Wait()
 }
 
 func orDefault(d, def time.Duration) time.Duration {
