@@ -22,6 +22,7 @@ func TestAuditBadUsage(t *testing.T) {
 		{[]string{"--size-limit", "lots"}, "--size-limit"},
 		{[]string{"--kubeconfig", filepath.Join(t.TempDir(), "missing")}, "finding the API server"},
 		{[]string{"extra-arg"}, "unknown command"},
+		{[]string{"--reports", "--report-api", "policyreport"}, "--report-api"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
