@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -77,7 +78,7 @@ func Resolve(ctx context.Context, d discovery.DiscoveryInterface, c Choice) (API
 		}
 		names = append(names, api.Kind+" "+api.APIVersion())
 	}
-	return API{}, fmt.Errorf("looking for %v: %w", names, ErrNotServed)
+	return API{}, fmt.Errorf("looking for %s: %w", strings.Join(names, " or "), ErrNotServed)
 }
 
 func served(_ context.Context, d discovery.DiscoveryInterface, api API) (bool, error) {

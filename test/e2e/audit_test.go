@@ -315,6 +315,13 @@ func grantUser(t *testing.T, namespace, user string, rules []rbacv1.PolicyRule) 
 		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: user},
 		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: user}},
 	})
+	return kubeconfigAs(t, user)
+}
+
+// kubeconfigAs returns a kubeconfig that acts as user in groups,
+// impersonated by the suite's administrator.
+func kubeconfigAs(t *testing.T, user string, groups ...string) string {
+	t.Helper()
 	path := writeKubeconfig(t, s.cfg)
 	kc, err := clientcmd.LoadFromFile(path)
 	if err != nil {
@@ -322,6 +329,7 @@ func grantUser(t *testing.T, namespace, user string, rules []rbacv1.PolicyRule) 
 	}
 	for _, auth := range kc.AuthInfos {
 		auth.Impersonate = user
+		auth.ImpersonateGroups = groups
 	}
 	if err := clientcmd.WriteToFile(*kc, path); err != nil {
 		t.Fatal(err)

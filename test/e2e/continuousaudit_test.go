@@ -12,7 +12,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/volumeguard/volumeguard/manifests"
@@ -65,19 +64,7 @@ func asServeAccount(t *testing.T) string {
 		}
 		created = append(created, obj)
 	}
-	path := writeKubeconfig(t, s.cfg)
-	kc, err := clientcmd.LoadFromFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, auth := range kc.AuthInfos {
-		auth.Impersonate = serveAccount
-		auth.ImpersonateGroups = []string{"system:serviceaccounts", "system:serviceaccounts:volumeguard", "system:authenticated"}
-	}
-	if err := clientcmd.WriteToFile(*kc, path); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return kubeconfigAs(t, serveAccount, "system:serviceaccounts", "system:serviceaccounts:volumeguard", "system:authenticated")
 }
 
 // metric returns the value of the sample whose line starts with prefix
