@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/volumeguard/volumeguard/webhook"
 )
 
 func TestServeAuditFlags(t *testing.T) {
@@ -27,7 +26,7 @@ func TestServeAuditFlags(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			so := &serveOptions{webhook: webhook.NewOptions()}
+			so := newServeOptions()
 			fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
 			so.addFlags(fs)
 			base := []string{"--tls-cert-file=tls.crt", "--tls-private-key-file=tls.key", "--kubeconfig=" + writeKubeconfig(t)}
@@ -53,7 +52,7 @@ func TestServeAuditFlags(t *testing.T) {
 
 func TestServeAuditDefaults(t *testing.T) {
 	t.Setenv("POD_NAMESPACE", "guard")
-	so := &serveOptions{webhook: webhook.NewOptions()}
+	so := newServeOptions()
 	so.addFlags(pflag.NewFlagSet("serve", pflag.ContinueOnError))
 	a := so.audit
 	if a.interval != 0 || a.reports.enabled || a.events || a.reports.api != "auto" || a.leaseNamespace != "guard" || a.leaseName != "volumeguard-audit" {
