@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/spf13/pflag"
-
 )
 
 func TestServeAuditFlags(t *testing.T) {
