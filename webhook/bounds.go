@@ -42,8 +42,8 @@ const (
 
 // patchBytes is the size of resp's JSON patch as it will be sent.
 func patchBytes(resp admission.Response) int {
-	if len(resp.Patches) == 0 {
-		return 0
+	if len(resp.Patch) > 0 || len(resp.Patches) == 0 {
+		return len(resp.Patch)
 	}
 	b, err := json.Marshal(resp.Patches)
 	if err != nil {

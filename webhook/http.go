@@ -18,9 +18,10 @@ import (
 
 var reviewType = metav1.TypeMeta{APIVersion: admissionv1.SchemeGroupVersion.String(), Kind: "AdmissionReview"}
 
-// reviewHandler serves one endpoint over HTTP around admission.Webhook's
-// Handle, which recovers panics into an error response and completes the
-// response (request UID, patch encoding). Its ServeHTTP is not used: it
+// reviewHandler serves one endpoint over HTTP around handle, which does
+// what admission.Webhook's Handle does: recovers panics into an error
+// response and completes the response (request UID, patch encoding).
+// admission.Webhook's ServeHTTP is not used: it
 // answers malformed input with HTTP 200 and an AdmissionReview without UID,
 // which the API server cannot tell from a broken webhook, and passes a
 // review without request on to the handler. This one answers those with
@@ -28,7 +29,7 @@ var reviewType = metav1.TypeMeta{APIVersion: admissionv1.SchemeGroupVersion.Stri
 // included, by ?timeout=, the bytes held by all requests at once by
 // inFlight, and the size of the answer.
 type reviewHandler struct {
-	hook        *admission.Webhook
+	handler     admission.Handler
 	endpoint    Endpoint
 	maxDuration time.Duration
 	inFlight    *requestBytes
@@ -39,17 +40,10 @@ type reviewHandler struct {
 // newReviewHandler serves h at endpoint e. inFlight is shared by the
 // endpoints of one server; nil bounds this handler alone, by the default.
 func newReviewHandler(e Endpoint, h admission.Handler, maxDuration time.Duration, inFlight *requestBytes, m *Metrics, log logr.Logger) *reviewHandler {
-	recoverPanic := true
-	hook := &admission.Webhook{
-		Handler:      h,
-		RecoverPanic: &recoverPanic,
-		// Our logger, not controller-runtime's global one.
-		LogConstructor: func(logr.Logger, *admission.Request) logr.Logger { return log },
-	}
 	if inFlight == nil {
 		inFlight = newRequestBytes(DefaultMaxInFlightBytes)
 	}
-	return &reviewHandler{hook: hook, endpoint: e, maxDuration: maxDuration, inFlight: inFlight, metrics: m, log: log}
+	return &reviewHandler{handler: h, endpoint: e, maxDuration: maxDuration, inFlight: inFlight, metrics: m, log: log}
 }
 
 func (rh *reviewHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -75,7 +69,7 @@ func (rh *reviewHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 
 	req := admission.Request{AdmissionRequest: *review.Request}
-	resp, body := encodeAnswer(req, rh.hook.Handle(ctx, req))
+	resp, body := encodeAnswer(req, handle(ctx, rh.handler, req, rh.log))
 	writeJSON(w, httpStatus(resp), body)
 	rh.finish(req, rec, resp, time.Since(start))
 }

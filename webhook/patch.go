@@ -2,10 +2,12 @@ package webhook
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 
 	"gomodules.xyz/jsonpatch/v2"
+	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 )
@@ -23,7 +25,23 @@ func podPatch(before, after *corev1.PodSpec) admission.Response {
 	if !ok {
 		return admission.Errored(http.StatusInternalServerError, errors.New("building the patch: the mutation changed more than it appended"))
 	}
-	return admission.Patched("", ops...)
+	return patched(ops)
+}
+
+// patched is admission.Patched with the patch encoded here, once: Patches
+// stay for readers of the response, Patch is what is sent, and
+// admission.Response.Complete, seeing Patch set, is not called on it
+// (completeAnswer encodes Patches only when Patch is empty).
+func patched(ops []jsonpatch.Operation) admission.Response {
+	patch, err := encodePatch(ops)
+	if err != nil {
+		return admission.Errored(http.StatusInternalServerError, fmt.Errorf("encoding the patch: %w", err))
+	}
+	resp := admission.Patched("", ops...)
+	resp.Patch = patch
+	pt := admissionv1.PatchTypeJSONPatch
+	resp.PatchType = &pt
+	return resp
 }
 
 // appendOps returns the add operations turning before into after, when
