@@ -39,46 +39,60 @@ type auditImageError struct {
 
 // auditAnnotations records the findings and unreadable images of a request
 // as JSON arrays, bounded in size, with the count of entries left out.
+// Findings are written directly, in auditFinding's encoding/json form: they
+// are on every mutated answer, where json.Marshal per finding showed in the
+// profile (docs/benchmarks.md).
 func (o *outcome) auditAnnotations() map[string]string {
 	if len(o.findings) == 0 && len(o.errors) == 0 {
 		return nil
 	}
 	a := map[string]string{AuditMode: string(o.mode)}
 	if len(o.findings) > 0 {
-		items := make([]any, len(o.findings))
-		for i, f := range o.findings {
-			items[i] = auditFinding{f.Container, f.ContainerType, f.Image, f.Path}
-		}
-		setBounded(a, AuditFindings, AuditFindingsOmitted, items)
+		setBounded(a, AuditFindings, AuditFindingsOmitted, len(o.findings), func(buf []byte, i int) []byte {
+			f := &o.findings[i]
+			buf = append(buf, `{"container":`...)
+			buf = appendJSONString(buf, f.Container)
+			buf = append(buf, `,"containerType":`...)
+			buf = appendJSONString(buf, string(f.ContainerType))
+			buf = append(buf, `,"image":`...)
+			buf = appendJSONString(buf, f.Image)
+			buf = append(buf, `,"path":`...)
+			buf = appendJSONString(buf, f.Path)
+			return append(buf, '}')
+		})
 	}
 	if len(o.errors) > 0 {
-		items := make([]any, len(o.errors))
-		for i, e := range o.errors {
-			items[i] = auditImageError{e.Container, e.Image, errorReason(e.Err), oneLine(e.Err.Error(), 256)}
-		}
-		setBounded(a, AuditImageErrors, AuditErrorsOmitted, items)
+		setBounded(a, AuditImageErrors, AuditErrorsOmitted, len(o.errors), func(buf []byte, i int) []byte {
+			e := o.errors[i]
+			b, _ := json.Marshal(auditImageError{e.Container, e.Image, errorReason(e.Err), oneLine(e.Err.Error(), 256)}) // strings always encode
+			return append(buf, b...)
+		})
 	}
 	return a
 }
 
-// setBounded stores the JSON array of as many items as fit in
-// maxAuditValue under key, and the number left out under omittedKey.
-func setBounded(a map[string]string, key, omittedKey string, items []any) {
-	buf := []byte{'['}
-	n := 0
-	for _, it := range items {
-		b, err := json.Marshal(it)
-		if err != nil || len(buf)+len(b)+2 > maxAuditValue {
+// setBounded stores the JSON array of as many of the n items (appended by
+// item) as fit in maxAuditValue under key, and the number left out under
+// omittedKey.
+func setBounded(a map[string]string, key, omittedKey string, n int, item func(buf []byte, i int) []byte) {
+	buf := make([]byte, 1, 256)
+	buf[0] = '['
+	kept := 0
+	for i := range n {
+		mark, comma := len(buf), 0
+		if kept > 0 {
+			buf, comma = append(buf, ','), 1
+		}
+		buf = item(buf, i)
+		// Room for a comma and the closing bracket, as always counted.
+		if len(buf)-comma+2 > maxAuditValue {
+			buf = buf[:mark]
 			break
 		}
-		if n > 0 {
-			buf = append(buf, ',')
-		}
-		buf = append(buf, b...)
-		n++
+		kept++
 	}
 	a[key] = string(append(buf, ']'))
-	if omitted := len(items) - n; omitted > 0 {
+	if omitted := n - kept; omitted > 0 {
 		a[omittedKey] = strconv.Itoa(omitted)
 	}
 }

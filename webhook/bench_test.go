@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -34,9 +35,21 @@ func BenchmarkHandleMutate(b *testing.B) {
 // BenchmarkServeHTTPMutate is one whole admission request as the API server
 // sends it, minus TLS: read and decode the review, handle it, encode the
 // answer, record metrics and the log line.
-func BenchmarkServeHTTPMutate(b *testing.B) {
+func BenchmarkServeHTTPMutate(b *testing.B) { benchServeHTTPMutate(b, logr.Discard()) }
+
+// BenchmarkServeHTTPMutateLogged is the same with the log line written, as
+// `serve` does at its default level for every answer with a finding.
+func BenchmarkServeHTTPMutateLogged(b *testing.B) {
+	log, err := newLogger("info", io.Discard)
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchServeHTTPMutate(b, log)
+}
+
+func benchServeHTTPMutate(b *testing.B, log logr.Logger) {
 	env := newEnv(ModeMutate, nil)
-	rh := newReviewHandler(Mutating, NewHandler(env.cfg, Mutating), 8*time.Second, nil, env.cfg.Metrics, logr.Discard())
+	rh := newReviewHandler(Mutating, NewHandler(env.cfg, Mutating), 8*time.Second, nil, env.cfg.Metrics, log)
 	req := request(b, admissionv1.Create, podKind, "default", zkPod(nil), nil)
 	body, err := json.Marshal(admissionv1.AdmissionReview{
 		TypeMeta: metav1.TypeMeta{APIVersion: "admission.k8s.io/v1", Kind: "AdmissionReview"},

@@ -89,7 +89,7 @@ func capText(s string, limit int) string {
 // HTTP 500, so that the webhook's failurePolicy decides, rather than
 // megabytes sent to the API server.
 func encodeAnswer(req admission.Request, resp admission.Response) (admission.Response, []byte) {
-	body, err := json.Marshal(&admissionv1.AdmissionReview{TypeMeta: reviewType, Response: &resp.AdmissionResponse})
+	body, err := marshalAnswer(&resp.AdmissionResponse)
 	if err == nil && len(body) <= maxAnswerBytes {
 		return resp, body
 	}
