@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"encoding/json"
+	"strings"
 
 	"gomodules.xyz/jsonpatch/v2"
 	corev1 "k8s.io/api/core/v1"
@@ -149,17 +150,27 @@ func appendVolumeMounts(buf []byte, ms []corev1.VolumeMount) ([]byte, bool) {
 	return append(buf, ']'), true
 }
 
-// appendJSONString appends s as encoding/json writes it. Strings of
-// printable ASCII without the characters it escapes (", \, <, >, &) are
-// copied; anything else is left to encoding/json itself.
+// appendJSONString appends s as encoding/json writes it. Printable ASCII
+// is copied, with quotes and backslashes escaped (warnings quote names);
+// strings with anything else encoding/json escapes (control characters,
+// <, >, &, non-ASCII) are left to encoding/json itself.
 func appendJSONString(buf []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '<' || c == '>' || c == '&' {
 			b, _ := json.Marshal(s) // a string always encodes
 			return append(buf, b...)
 		}
 	}
 	buf = append(buf, '"')
+	for {
+		i := strings.IndexAny(s, `"\`)
+		if i < 0 {
+			break
+		}
+		buf = append(buf, s[:i]...)
+		buf = append(buf, '\\', s[i])
+		s = s[i+1:]
+	}
 	buf = append(buf, s...)
 	return append(buf, '"')
 }

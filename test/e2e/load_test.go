@@ -22,6 +22,12 @@ func TestLoad(t *testing.T) {
 	}
 	duration := envOr("VOLUMEGUARD_LOAD_DURATION", "10s")
 	levels := envOr("VOLUMEGUARD_LOAD_CONCURRENCY", "2,8,32")
+	// Targets measured in turn, duration/rounds each: the load of other
+	// processes on shared cores then falls on both alike.
+	rounds := envOr("VOLUMEGUARD_LOAD_ROUNDS", "5")
+	// error: no log line at all; info (serve's default) writes one per
+	// answer with a finding.
+	logLevel := envOr("VOLUMEGUARD_LOAD_LOG_LEVEL", "error")
 
 	dir := t.TempDir()
 	loadgen, noop := filepath.Join(dir, "loadgen"), filepath.Join(dir, "noopwebhook")
@@ -35,7 +41,7 @@ func TestLoad(t *testing.T) {
 
 	opts := s.env.WebhookInstallOptions
 	certDir := opts.LocalServingCertDir
-	startServer(t, "--log-level", "error")
+	startServer(t, "--log-level", logLevel)
 
 	noopAddr := freeAddr(t)
 	noopCmd := exec.Command(noop, "-listen", noopAddr,
@@ -62,7 +68,7 @@ func TestLoad(t *testing.T) {
 		loads = loads[1:]
 	}
 	for _, load := range loads {
-		cmd := exec.Command(loadgen, "-ca", ca, "-c", levels, "-d", duration, "-image", load.image, "-namespace", "vg-mutate",
+		cmd := exec.Command(loadgen, "-ca", ca, "-c", levels, "-d", duration, "-rounds", rounds, "-image", load.image, "-namespace", "vg-mutate",
 			"volumeguard="+vgURL, "noop=https://"+noopAddr+"/")
 		out, err := cmd.CombinedOutput()
 		if err != nil {

@@ -42,6 +42,8 @@ func main() {
 	podFile := flag.String("pod", "", "pod JSON to send (default: a zookeeper-like pod)")
 	image := flag.String("image", "zookeeper:3.4.13", "image of the default pod")
 	namespace := flag.String("namespace", "default", "namespace of the reviews (it should exist: webhooks look it up)")
+	rounds := flag.Int("rounds", 1, "measure the targets in turn this many times per level, d/rounds each, and add up: "+
+		"on shared cores the load of other processes then falls on every target alike")
 	flag.Parse()
 
 	var targets []target
@@ -63,11 +65,22 @@ func main() {
 		}
 	}
 	fmt.Printf("%-12s %5s %10s %9s %9s %9s %7s %6s\n", "target", "conc", "req/s", "p50_ms", "p90_ms", "p99_ms", "errors", "conns")
+	if *rounds < 1 {
+		log.Fatalf("rounds %d: want at least 1", *rounds)
+	}
 	for _, c := range levels(*conc) {
+		for _, t := range targets {
+			drive(client, t, *namespace, pod, c, *warmup)
+		}
+		results := make([]result, len(targets))
+		for range *rounds {
+			for i, t := range targets {
+				results[i].add(drive(client, t, *namespace, pod, c, *duration/time.Duration(*rounds)))
+			}
+		}
 		base := 0.0
 		for i, t := range targets {
-			drive(client, t, *namespace, pod, c, *warmup)
-			r := drive(client, t, *namespace, pod, c, *duration)
+			r := results[i]
 			rps := float64(r.requests) / r.elapsed.Seconds()
 			ratio := ""
 			if i == 0 {
@@ -79,6 +92,14 @@ func main() {
 				ms(pct(r.latencies, 50)), ms(pct(r.latencies, 90)), ms(pct(r.latencies, 99)), r.errors, r.newConns, ratio)
 		}
 	}
+}
+
+func (r *result) add(o result) {
+	r.requests += o.requests
+	r.errors += o.errors
+	r.newConns += o.newConns
+	r.elapsed += o.elapsed
+	r.latencies = append(r.latencies, o.latencies...)
 }
 
 func newClient(caFile string) (*http.Client, error) {
