@@ -41,7 +41,11 @@ func TestLoad(t *testing.T) {
 
 	opts := s.env.WebhookInstallOptions
 	certDir := opts.LocalServingCertDir
-	startServer(t, "--log-level", logLevel)
+	srv := startServer(t, "--log-level", logLevel)
+	// VOLUMEGUARD_LOAD_PERF_DIR: record the server's CPU with perf(1)
+	// during each load, for docs/benchmarks.md (serve has no pprof
+	// endpoint, and should not get one for this).
+	perfDir := os.Getenv("VOLUMEGUARD_LOAD_PERF_DIR")
 
 	noopAddr := freeAddr(t)
 	noopCmd := exec.Command(noop, "-listen", noopAddr,
@@ -67,10 +71,21 @@ func TestLoad(t *testing.T) {
 	if os.Getenv("VOLUMEGUARD_LOAD_MUTATED_ONLY") != "" {
 		loads = loads[1:]
 	}
-	for _, load := range loads {
+	for n, load := range loads {
+		var perf *exec.Cmd
+		if perfDir != "" {
+			perf = exec.Command("perf", "record", "-F", "999", "-g", "-p", strconv.Itoa(srv.cmd.Process.Pid), "-o", filepath.Join(perfDir, fmt.Sprintf("load%d.data", n)))
+			if err := perf.Start(); err != nil {
+				t.Fatalf("perf: %v", err)
+			}
+		}
 		cmd := exec.Command(loadgen, "-ca", ca, "-c", levels, "-d", duration, "-rounds", rounds, "-image", load.image, "-namespace", "vg-mutate",
 			"volumeguard="+vgURL, "noop=https://"+noopAddr+"/")
 		out, err := cmd.CombinedOutput()
+		if perf != nil {
+			_ = perf.Process.Signal(os.Interrupt)
+			_ = perf.Wait()
+		}
 		if err != nil {
 			t.Fatalf("loadgen: %v\n%s", err, out)
 		}
