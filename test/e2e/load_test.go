@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/volumeguard/volumeguard/internal/syncbuffer"
 )
 
 // TestLoad drives the real `volumeguard serve` and a do-nothing webhook over
@@ -71,6 +73,13 @@ func TestLoad(t *testing.T) {
 	if os.Getenv("VOLUMEGUARD_LOAD_MUTATED_ONLY") != "" {
 		loads = loads[1:]
 	}
+	targets := []string{"volumeguard=" + vgURL, "noop=https://" + noopAddr + "/"}
+	// VOLUMEGUARD_LOAD_BASELINE_BIN: another build of volumeguard (the
+	// commit before a change) as a third target, measured in the same
+	// rounds: on shared cores, the only fair before/after.
+	if bin := os.Getenv("VOLUMEGUARD_LOAD_BASELINE_BIN"); bin != "" {
+		targets = append(targets, "baseline=https://"+startBaseline(t, bin, logLevel)+"/mutate")
+	}
 	for n, load := range loads {
 		var perf *exec.Cmd
 		if perfDir != "" {
@@ -79,8 +88,8 @@ func TestLoad(t *testing.T) {
 				t.Fatalf("perf: %v", err)
 			}
 		}
-		cmd := exec.Command(loadgen, "-ca", ca, "-c", levels, "-d", duration, "-rounds", rounds, "-image", load.image, "-namespace", "vg-mutate",
-			"volumeguard="+vgURL, "noop=https://"+noopAddr+"/")
+		args := append([]string{"-ca", ca, "-c", levels, "-d", duration, "-rounds", rounds, "-image", load.image, "-namespace", "vg-mutate"}, targets...)
+		cmd := exec.Command(loadgen, args...)
 		out, err := cmd.CombinedOutput()
 		if perf != nil {
 			_ = perf.Process.Signal(os.Interrupt)
@@ -91,6 +100,27 @@ func TestLoad(t *testing.T) {
 		}
 		fmt.Printf("/mutate in mode mutate, %s:\n%s\n", load.title, out)
 	}
+}
+
+// startBaseline runs bin's serve as startServer runs the suite's build, on
+// a free port, and returns its address.
+func startBaseline(t *testing.T, bin, logLevel string) string {
+	opts := s.env.WebhookInstallOptions
+	addr, metrics := freeAddr(t), freeAddr(t)
+	cmd := exec.Command(bin, "serve", "--listen", addr, "--metrics-listen", metrics,
+		"--kubeconfig", writeKubeconfig(t, s.cfg), "--mode", "audit", "--log-level", logLevel,
+		"--tls-cert-file", filepath.Join(opts.LocalServingCertDir, "tls.crt"),
+		"--tls-private-key-file", filepath.Join(opts.LocalServingCertDir, "tls.key"))
+	logs := &syncbuffer.Buffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+t.TempDir())
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting the baseline: %v", err)
+	}
+	srv := &server{cmd: cmd, metrics: metrics, logs: logs}
+	t.Cleanup(func() { srv.stop(t) })
+	srv.waitReady(t)
+	return addr
 }
 
 func envOr(key, def string) string {
