@@ -29,11 +29,14 @@ const (
 	// thousands could make one admission hold and send megabytes.
 	defaultMaxVolumes = 256
 
-	// A cluster runs some hundreds to a few thousand distinct images; 10,000
-	// entries (a tag, a manifest or a config each) hold them all. Entries are
-	// small (what is kept of a manifest or config, not its bytes), so 64 MiB
-	// only binds when a registry serves huge indexes.
-	defaultCacheSize  = 10000
+	// A cluster runs some hundreds to ten thousand distinct images. An
+	// image takes three entries (its tag, manifest and config; an index
+	// two more per platform), so 50,000 entries hold 10,000 images: 10,000
+	// entries held 3,300, and a cluster cycling through more re-read every
+	// image on every admission (test/bench/memory, docs/benchmarks.md).
+	// Entries are small (what is kept of a manifest or config, not its
+	// bytes), so 64 MiB only binds when a registry serves huge indexes.
+	defaultCacheSize  = 50000
 	defaultCacheBytes = 64 * mib
 
 	// "Not found" is remembered briefly: long enough that a crash-looping
