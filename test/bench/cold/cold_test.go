@@ -92,7 +92,7 @@ func TestColdAdmission(t *testing.T) {
 	const trials = 9
 	scenarios := []scenario{
 		{name: "(a) single-platform image", required: 2},
-		{name: "(b) index, 2 linux platforms", index: true, required: 3},
+		{name: "(b) index of two linux platforms", index: true, required: 3},
 		{name: "(c) single-platform, bearer token", bearer: true, required: 2},
 		{name: "(c) index, bearer token", index: true, bearer: true, required: 3},
 	}
