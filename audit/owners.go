@@ -39,7 +39,14 @@ type owners struct {
 	// unread counts owners that could not be read, by kind and reason, with
 	// the first error as an example.
 	unread map[unreadKey]*unreadCount
+	// forbidden holds the Forbidden answer for a kind in a namespace: RBAC
+	// grants get per resource and namespace, so the other owners of that
+	// kind there are forbidden too, and asking for each of a thousand
+	// ReplicaSets only spends the client's rate limit (test/bench/auditscale).
+	forbidden map[forbiddenKey]error
 }
+
+type forbiddenKey struct{ namespace, kind string }
 
 type ownerKey struct {
 	namespace, kind, name string
@@ -54,7 +61,7 @@ type unreadCount struct {
 }
 
 func newOwners(client kubernetes.Interface) *owners {
-	return &owners{client: client, parents: map[ownerKey]*metav1.OwnerReference{}, unread: map[unreadKey]*unreadCount{}}
+	return &owners{client: client, parents: map[ownerKey]*metav1.OwnerReference{}, unread: map[unreadKey]*unreadCount{}, forbidden: map[forbiddenKey]error{}}
 }
 
 // workloadOf names the pod's top owner: Pod -> ReplicaSet -> Deployment,
@@ -104,7 +111,16 @@ func (o *owners) parentOf(ctx context.Context, namespace string, ref metav1.Owne
 		return parent
 	}
 	var parent *metav1.OwnerReference
+	fk := forbiddenKey{namespace: namespace, kind: ref.Kind}
+	if err, ok := o.forbidden[fk]; ok {
+		o.noteUnread(ref.Kind, err)
+		o.parents[key] = nil
+		return nil
+	}
 	obj, err := get()
+	if apierrors.IsForbidden(err) {
+		o.forbidden[fk] = err
+	}
 	switch {
 	case apierrors.IsNotFound(err):
 		// Gone: an orphan whose owner was deleted with --cascade=orphan.

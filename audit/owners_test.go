@@ -150,3 +150,30 @@ func countVerb(c *fake.Clientset, verb string) int {
 	}
 	return n
 }
+
+// TestWorkloadOfForbiddenAsksOncePerNamespace: once reading ReplicaSets is
+// forbidden in a namespace, its other ReplicaSets are not asked for (a
+// thousand owners, a thousand forbidden GETs before), but still counted;
+// another namespace, where a RoleBinding may allow it, is asked.
+func TestWorkloadOfForbiddenAsksOncePerNamespace(t *testing.T) {
+	client := fake.NewClientset()
+	client.PrependReactor("get", "replicasets", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewForbidden(schema.GroupResource{Group: "apps", Resource: "replicasets"}, "", nil)
+	})
+	o := newOwners(client)
+	for _, name := range []string{"web-1", "web-2", "api-1"} {
+		p := ownedPod(name+"-x", controllerRef("apps/v1", "ReplicaSet", name))
+		if got, want := o.workloadOf(context.Background(), p), (Workload{ns, "ReplicaSet", name}); got != want {
+			t.Errorf("workloadOf = %+v, want %+v", got, want)
+		}
+	}
+	other := ownedPod("web-1-x", controllerRef("apps/v1", "ReplicaSet", "web-1"))
+	other.Namespace = "team-b"
+	o.workloadOf(context.Background(), other)
+	if gets := countVerb(client, "get"); gets != 2 {
+		t.Errorf("%d GETs, want 2: one per namespace", gets)
+	}
+	if notes := strings.Join(o.notes(), "\n"); !strings.Contains(notes, "could not read 4 ReplicaSet(s)") {
+		t.Errorf("notes = %q, want the 4 unread ReplicaSets counted", notes)
+	}
+}
