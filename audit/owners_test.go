@@ -163,7 +163,8 @@ func TestWorkloadOfForbiddenAsksOncePerNamespace(t *testing.T) {
 	o := newOwners(client)
 	for _, name := range []string{"web-1", "web-2", "api-1"} {
 		p := ownedPod(name+"-x", controllerRef("apps/v1", "ReplicaSet", name))
-		if got, want := o.workloadOf(context.Background(), p), (Workload{ns, "ReplicaSet", name}); got != want {
+		got := o.workloadOf(context.Background(), p)
+		if want := (Workload{Namespace: ns, Kind: "ReplicaSet", Name: name}); got.Namespace != want.Namespace || got.Kind != want.Kind || got.Name != want.Name {
 			t.Errorf("workloadOf = %+v, want %+v", got, want)
 		}
 	}
