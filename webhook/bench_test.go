@@ -11,6 +11,9 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"github.com/go-logr/zapr"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -49,11 +52,11 @@ func BenchmarkServeHTTPClean(b *testing.B) {
 // BenchmarkServeHTTPMutateLogged is the same with the log line written, as
 // `serve` does at its default level for every answer with a finding.
 func BenchmarkServeHTTPMutateLogged(b *testing.B) {
-	log, err := newLogger("info", io.Discard)
-	if err != nil {
-		b.Fatal(err)
-	}
-	benchServeHTTP(b, zkPod(nil), log)
+	// As serve's logger (cmd/volumeguard/log.go): JSON lines at info.
+	enc := zap.NewProductionEncoderConfig()
+	enc.EncodeTime = zapcore.RFC3339NanoTimeEncoder
+	core := zapcore.NewCore(zapcore.NewJSONEncoder(enc), zapcore.Lock(zapcore.AddSync(io.Discard)), zapcore.InfoLevel)
+	benchServeHTTP(b, zkPod(nil), zapr.NewLogger(zap.New(core)))
 }
 
 func benchServeHTTP(b *testing.B, pod *corev1.Pod, log logr.Logger) {

@@ -113,7 +113,10 @@ func TestColdAdmission(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		insp := imageinspect.New(imageinspect.WithKeychain(authn.NewMultiKeychain()), imageinspect.WithInsecureRegistries(proxy.Addr))
+		insp, err := imageinspect.New(imageinspect.WithKeychain(authn.NewMultiKeychain()), imageinspect.WithInsecureRegistries(proxy.Addr))
+		if err != nil {
+			t.Fatal(err)
+		}
 		via := func(ref string) string { return strings.Replace(ref, host, proxy.Addr, 1) }
 		ctx := context.Background()
 		// The first lookup pays the ping, the token and the connections.
