@@ -45,6 +45,10 @@ func TestSameAsKustomize(t *testing.T) {
 			overlay: "overlays/audit", components: []string{"components/no-pull-secrets"}},
 		{name: "restricted egress", values: "networkPolicy: {restrictedEgress: {enabled: true}}",
 			overlay: "overlays/audit", components: []string{"components/restricted-egress"}},
+		{name: "continuous audit", values: "audit: {enabled: true}",
+			overlay: "overlays/audit", components: []string{"components/continuous-audit"}},
+		{name: "continuous audit with events", values: "audit: {enabled: true, events: true}",
+			overlay: "overlays/audit", components: []string{"components/continuous-audit", "components/audit-events"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

@@ -24,6 +24,15 @@ func ValueGroups(ca string) []ValueGroup {
 	indentedCA := "    " + strings.ReplaceAll(strings.TrimSpace(ca), "\n", "\n    ")
 	return []ValueGroup{
 		{Name: "defaults"},
+		{Name: "audit", Values: `
+audit:
+  enabled: true
+  interval: 15m
+  reports: {enabled: true, api: openreports}
+  events: true
+  leaseName: vg-auditor
+  concurrency: 2
+`},
 		{Name: "settings", Values: `
 mode: enforce
 defaultSizeLimit: 2Gi

@@ -26,6 +26,23 @@ func TestValueGroups(t *testing.T) {
 				t.Errorf("Deployment %s: the release's name and the chart's make the names", r.deployment.Name)
 			}
 		},
+		"audit": func(t *testing.T, r *render, _ map[string]any) {
+			for flag, want := range map[string]string{"audit-interval": "15m", "reports": "true", "report-api": "openreports",
+				"events": "true", "leader-election-lease": "vg-auditor", "audit-concurrency": "2"} {
+				if got := r.flag(t, flag); got != want {
+					t.Errorf("--%s=%s, want %s", flag, got, want)
+				}
+			}
+			for _, name := range []string{r.release + "-volumeguard-audit", r.release + "-volumeguard-audit-events"} {
+				if r.clusterRoles[name] == nil {
+					t.Errorf("no ClusterRole %s: the audit's RBAC comes with audit.enabled", name)
+				}
+			}
+			lease := r.roles[r.release+"-volumeguard-audit-lease"]
+			if lease == nil || len(lease.Rules) == 0 || !slices.Equal(lease.Rules[0].ResourceNames, []string{"vg-auditor"}) {
+				t.Errorf("Lease Role %+v: want get and update on the Lease vg-auditor only", lease)
+			}
+		},
 		"settings": func(t *testing.T, r *render, _ map[string]any) {
 			for flag, want := range map[string]string{"mode": "enforce", "default-size-limit": "2Gi",
 				"on-registry-error": "deny", "admission-timeout": "5s", "log-level": "debug"} {
