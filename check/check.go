@@ -112,9 +112,9 @@ func (e *emitter) done(i int, results []analysis.Result) {
 
 func (e *emitter) write(obj workload.Object, results []analysis.Result) {
 	var findings []Finding
-	for _, res := range results {
+	for j, res := range results {
 		for _, f := range res.Findings {
-			findings = append(findings, newFinding(obj, f))
+			findings = append(findings, newFinding(obj, obj.PodSpecs[j], f))
 		}
 	}
 	if len(findings) > 0 {
@@ -125,9 +125,9 @@ func (e *emitter) write(obj workload.Object, results []analysis.Result) {
 			return
 		}
 	}
-	for _, res := range results {
+	for j, res := range results {
 		for _, ie := range res.Errors {
-			e.addProblem(imageProblem(obj, ie))
+			e.addProblem(imageProblem(obj, obj.PodSpecs[j], ie))
 		}
 	}
 }

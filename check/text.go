@@ -10,8 +10,9 @@ import (
 	"github.com/volumeguard/volumeguard/internal/report"
 )
 
-// textWriter writes findings grouped by object and container, each with
-// the fix, then the problems and a summary line.
+// textWriter writes findings grouped by object and container, each group
+// led by where the container's image is written and followed by the fix,
+// then the problems and a summary line.
 type textWriter struct {
 	w         *bufio.Writer
 	sizeLimit resource.Quantity
@@ -32,8 +33,11 @@ func (t *textWriter) WriteObject(findings []Finding) error {
 	}
 	t.objects++
 	t.findings += len(findings)
-	fmt.Fprintf(t.w, "%s\n", findings[0].Subject())
 	for i := 0; i < len(findings); {
+		// Each container's group leads with where its image is written,
+		// "file:line:column: Kind namespace/name", the form editors and CI
+		// logs turn into a link to the line.
+		fmt.Fprintf(t.w, "%s\n", findings[i].Subject())
 		c := report.Container{FixIn: "pod spec", SizeLimit: t.sizeLimit}
 		for j := i; j < len(findings) && sameContainer(findings[j], findings[i]); j++ {
 			c.Findings = append(c.Findings, findings[j].Finding)
@@ -56,13 +60,14 @@ func (t *textWriter) Finish() error {
 	return t.w.Flush()
 }
 
-// problemLine names where an image problem comes from; decoding problems
-// name their file and document already.
+// problemLine names where an image problem comes from
+// ("file:line:column: Kind name: message"); decoding problems name their
+// file and document already.
 func problemLine(p Problem) string {
 	if p.Container == "" || p.File == "" {
 		return p.Message
 	}
-	return fmt.Sprintf("%s: %s %s: %s", p.File, p.Kind, p.Name, p.Message)
+	return fmt.Sprintf("%s: %s %s: %s", p.Subject().Where(), p.Kind, p.Name, p.Message)
 }
 
 func sameContainer(a, b Finding) bool {

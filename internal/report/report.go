@@ -12,6 +12,8 @@
 package report
 
 import (
+	"strconv"
+
 	"github.com/volumeguard/volumeguard/policy"
 )
 
@@ -82,22 +84,47 @@ func (p Problem) Shared() Problem { return p }
 // annotations, a report object per workload) read it; each command's JSON
 // spells it in its own fields.
 type Subject struct {
-	File      string // "" when the object was not read from a file
+	File      string // "" when the object was not read from a file; "-" for stdin
 	Kind      string
 	Namespace string
 	Name      string
+	// Line and Column (1-based) are where the row's container names its
+	// image in File; 0 when unknown.
+	Line, Column int
+	// Template is the Helm template that rendered the object, when known.
+	Template string
 }
 
-// String is "file: Kind namespace/name", leaving out what is empty.
+// String is "file:line:column: Kind namespace/name (from template)",
+// leaving out what is empty or unknown; stdin is "<stdin>".
 func (s Subject) String() string {
 	out := s.Kind + " " + s.Name
 	if s.Namespace != "" {
 		out = s.Kind + " " + s.Namespace + "/" + s.Name
 	}
-	if s.File != "" {
-		out = s.File + ": " + out
+	if s.Template != "" {
+		out += " (from " + s.Template + ")"
+	}
+	if where := s.Where(); where != "" {
+		out = where + ": " + out
 	}
 	return out
+}
+
+// Where is "file:line:column", the file alone when the position is
+// unknown, "" when there is no file; stdin is "<stdin>".
+func (s Subject) Where() string {
+	file := s.File
+	if file == "-" {
+		file = "<stdin>"
+	}
+	if file == "" || s.Line <= 0 {
+		return file
+	}
+	if s.Column <= 0 {
+		return file + ":" + strconv.Itoa(s.Line)
+	}
+	return file + ":" + strconv.Itoa(s.Line) + ":" + strconv.Itoa(s.Column)
 }
 
 // Row is a finding of any command's report, as writers read it: a

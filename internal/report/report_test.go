@@ -40,6 +40,10 @@ func TestSubjectString(t *testing.T) {
 		{Subject{File: "deploy.yaml", Kind: "Deployment", Namespace: "default", Name: "zk"}, "deploy.yaml: Deployment default/zk"},
 		{Subject{File: "pod.yaml", Kind: "Pod", Name: "web"}, "pod.yaml: Pod web"},
 		{Subject{Kind: "StatefulSet", Namespace: "data", Name: "zk"}, "StatefulSet data/zk"},
+		{Subject{File: "deploy.yaml", Kind: "Deployment", Namespace: "default", Name: "zk", Line: 14, Column: 16}, "deploy.yaml:14:16: Deployment default/zk"},
+		{Subject{File: "-", Kind: "Pod", Name: "web", Line: 3, Column: 9}, "<stdin>:3:9: Pod web"},
+		{Subject{File: "-", Kind: "Pod", Name: "web"}, "<stdin>: Pod web"},
+		{Subject{File: "out.yaml", Kind: "Pod", Name: "web", Line: 3, Column: 9, Template: "web/templates/pod.yaml"}, "out.yaml:3:9: Pod web (from web/templates/pod.yaml)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {

@@ -128,13 +128,13 @@ func TestCheckCommand(t *testing.T) {
 		want := report{Errors: []map[string]any{}}
 		for _, p := range []string{"/data", "/datalog", "/logs"} {
 			want.Findings = append(want.Findings, map[string]any{
-				"file": filepath.Join(manifests, "apps/zk.yaml"), "kind": "Deployment", "namespace": "default", "name": "zk",
+				"file": filepath.Join(manifests, "apps/zk.yaml"), "line": 13.0, "column": 16.0, "kind": "Deployment", "namespace": "default", "name": "zk",
 				"container": "zk", "containerType": "container", "image": zk, "digest": zkDigest, "path": p,
 			})
 		}
 		for _, p := range []string{"/data", "/datalog", "/logs"} {
 			want.Findings = append(want.Findings, map[string]any{
-				"file": filepath.Join(manifests, "jobs/cron.json"), "kind": "CronJob", "namespace": "batch", "name": "nightly",
+				"file": filepath.Join(manifests, "jobs/cron.json"), "line": 5.0, "column": 52.0, "kind": "CronJob", "namespace": "batch", "name": "nightly",
 				"container": "migrate", "containerType": "initContainer", "image": zk, "digest": zkDigest, "path": p,
 			})
 		}
@@ -151,7 +151,7 @@ func TestCheckCommand(t *testing.T) {
 		if res.code != 1 {
 			t.Fatalf("exit code %d, want 1\n%s%s", res.code, res.stdout, res.stderr)
 		}
-		for _, want := range []string{"Deployment default/zk", `container "zk"`, zk, "VOLUME /datalog", "emptyDir", "sizeLimit: 1Gi", "mountPath: /logs", "3 findings in 1 object"} {
+		for _, want := range []string{filepath.Join(manifests, "apps/zk.yaml") + ":13:16: Deployment default/zk\n", `container "zk"`, zk, "VOLUME /datalog", "emptyDir", "sizeLimit: 1Gi", "mountPath: /logs", "3 findings in 1 object"} {
 			if !strings.Contains(res.stdout, want) {
 				t.Errorf("text output lacks %q:\n%s", want, res.stdout)
 			}
