@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -28,10 +30,14 @@ type checkOptions struct {
 	sizeLimit     string
 	timeout       time.Duration
 	lookupTimeout time.Duration
+
+	// CI formats (-o sarif, github, gitlab): check only, not audit.
+	ciFormats bool
+	ci        ciOutputOptions
 }
 
 func newCheckCommand(s streams) *cobra.Command {
-	o := checkOptions{}
+	o := checkOptions{ciFormats: true}
 	cmd := &cobra.Command{
 		Use:   "check [PATH...|-]",
 		Short: "Check manifests for image VOLUMEs that no volumeMount covers",
@@ -73,11 +79,12 @@ Exit codes:
 			line := newStatusLine(s.err)
 			opts.Progress = line.progress("checking pod specs")
 			out := line.clearingWriter(s.out)
-			report := check.NewTextWriter(out, cfg.sizeLimit)
-			if o.output == "json" {
-				report = check.NewJSONWriter(out)
+			report, closeReport, err := o.checkWriter(out, cfg.sizeLimit, os.Getenv)
+			if err != nil {
+				return err
 			}
 			summary, err := check.Run(cmd.Context(), analyzer, opts, report)
+			err = errors.Join(err, closeReport())
 			line.clear()
 			if cmd.Context().Err() != nil {
 				return context.Cause(cmd.Context())
@@ -96,13 +103,15 @@ Exit codes:
 	}
 	fs := cmd.Flags()
 	o.addFlags(fs)
+	// CI output formats (check_output.go).
+	o.ci.addFlags(fs)
 	return cmd
 }
 
 // addFlags adds the flags that check and audit share: output, platform,
 // concurrency, size limit, timeouts and the registry flags.
 func (o *checkOptions) addFlags(fs *pflag.FlagSet) {
-	fs.StringVarP(&o.output, "output", "o", "text", "output format: text or json")
+	fs.StringVarP(&o.output, "output", "o", "text", "output format: "+orList(o.formats()))
 	fs.StringVar(&o.platform, "platform", "", "evaluate pods that pin no platform as OS/ARCH[/VARIANT] (default: every linux platform of an image)")
 	fs.IntVar(&o.concurrency, "concurrency", 16, fmt.Sprintf("pod specs analysed, and image lookups, in parallel (1 to %d)", maxConcurrency))
 	fs.StringVar(&o.sizeLimit, "size-limit", "1Gi", "sizeLimit shown in the suggested emptyDir fix")
@@ -127,8 +136,8 @@ type checkConfig struct {
 func (o *checkOptions) validate() (checkConfig, error) {
 	var cfg checkConfig
 	var errs []error
-	if o.output != "text" && o.output != "json" {
-		errs = append(errs, fmt.Errorf("--output must be text or json, not %q", o.output))
+	if formats := o.formats(); !slices.Contains(formats, o.output) {
+		errs = append(errs, fmt.Errorf("--output must be %s, not %q", orList(formats), o.output))
 	}
 	if o.platform != "" {
 		p, err := imageinspect.ParsePlatform(o.platform)

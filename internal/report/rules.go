@@ -1,0 +1,93 @@
+package report
+
+import (
+	"strings"
+
+	"k8s.io/apimachinery/pkg/api/resource"
+)
+
+// Rule is a kind of row, as CI formats name it (SARIF rules, GitHub
+// annotation titles, GitLab check names). IDs are part of the contract:
+// code-scanning alerts and baselines are keyed on them.
+type Rule struct {
+	ID, Name string
+	// Short is one line; Help says how to fix it.
+	Short, Help string
+}
+
+// The rules, in ID order. A new kind of row gets the next ID; an ID is
+// never reused.
+var (
+	RuleUncoveredVolume = Rule{ID: "VG001", Name: "uncovered-image-volume",
+		Short: "An image VOLUME that no volumeMount of the container covers",
+		Help: "The image declares a VOLUME that no volumeMount of this container covers by exact path, so the container runtime " +
+			"creates an anonymous volume on the node there: writes escape ephemeral-storage limits and can fill the node's disk. " +
+			"Fix: add an emptyDir with a sizeLimit (or another volume) mounted at exactly that path, as the result's message shows, " +
+			"or run `volumeguard fix` on the manifest."}
+	RuleNearMissMount = Rule{ID: "VG002", Name: "near-miss-mount",
+		Short: "An image VOLUME with a volumeMount above or inside it but none at it",
+		Help: "A volumeMount of this container lies above or inside the image VOLUME but not at it; runtimes match mounts by exact " +
+			"path, so an anonymous volume is still created at the VOLUME path and takes what the container writes there. " +
+			"Fix: mount your volume at exactly the VOLUME path."}
+	RuleImageUnreadable = Rule{ID: "VG003", Name: "image-unreadable",
+		Short: "An image whose config could not be read",
+		Help: "The image's config could not be read from its registry, so its VOLUMEs are unknown and a finding may hide there. " +
+			"Fix: check the reference, the credentials (docker config, --registry-* flags) and that the registry is reachable."}
+	RuleUncoverableVolume = Rule{ID: "VG004", Name: "uncoverable-image-volume",
+		Short: "An image VOLUME that no volumeMount can cover",
+		Help: "The image declares a VOLUME no volumeMount can cover (a relative path, /, a path no pod spec can name): the runtime " +
+			"always creates an anonymous volume there. Fix: rebuild the image without that VOLUME, or use another image."}
+	RuleManifestUnreadable = Rule{ID: "VG005", Name: "manifest-unreadable",
+		Short: "A manifest that could not be read or evaluated",
+		Help: "A file or document could not be read, decoded or evaluated in time, so its pod specs were not checked. " +
+			"Fix: correct the manifest (the message names the document), or raise --timeout."}
+)
+
+// Rules lists every rule, for formats that declare them up front.
+func Rules() []Rule {
+	return []Rule{RuleUncoveredVolume, RuleNearMissMount, RuleImageUnreadable, RuleUncoverableVolume, RuleManifestUnreadable}
+}
+
+// FindingRule is the rule a finding breaks.
+func FindingRule(f Finding) Rule {
+	switch {
+	case f.source.Relative || f.source.Unmountable() != "":
+		return RuleUncoverableVolume
+	case len(f.source.NearMounts) > 0:
+		return RuleNearMissMount
+	}
+	return RuleUncoveredVolume
+}
+
+// ProblemRule is the rule of a problem: an image, or the input itself.
+func ProblemRule(p Problem) Rule {
+	if p.Image != "" {
+		return RuleImageUnreadable
+	}
+	return RuleManifestUnreadable
+}
+
+// FailsGate reports whether a row makes the exit code non-zero. Today
+// every finding (exit 1) and every problem (exit 2) does, as
+// Summary.ExitCode decides; formats ask here, so that a row that does not
+// (a finding kept for information) gets a milder level in every format.
+func FailsGate(Row) bool { return true }
+
+// findingMessage is what CI formats say of a finding: the object, the
+// problem in one sentence, and the fix.
+func findingMessage(r Row, sizeLimit resource.Quantity) string {
+	f := r.Shared().source
+	return objectName(r.Subject()) + ": " + f.Problem() + ".\nFix: " + f.Fix(sizeLimit)
+}
+
+func problemMessage(p ProblemRow) string {
+	if name := objectName(p.Subject()); strings.TrimSpace(name) != "" {
+		return name + ": " + p.Shared().Message
+	}
+	return p.Shared().Message
+}
+
+// objectName is "Deployment default/zk (from chart/templates/x.yaml)".
+func objectName(s Subject) string {
+	return Subject{Kind: s.Kind, Namespace: s.Namespace, Name: s.Name, Template: s.Template}.String()
+}
