@@ -30,7 +30,7 @@ func (o *ciOutputOptions) addFlags(fs *pflag.FlagSet) {
 // check writes them.
 func (o *checkOptions) formats() []string {
 	if o.ciFormats {
-		return []string{"text", "json", "sarif"}
+		return []string{"text", "json", "sarif", "github"}
 	}
 	return []string{"text", "json"}
 }
@@ -45,7 +45,7 @@ func orList(words []string) string {
 
 // checkWriter is the writer of check's -o, and a function to call once the
 // report is written (it closes the GitHub step summary).
-func (o *checkOptions) checkWriter(out io.Writer, sizeLimit resource.Quantity, _ func(string) string) (check.Writer, func() error, error) {
+func (o *checkOptions) checkWriter(out io.Writer, sizeLimit resource.Quantity, env func(string) string) (check.Writer, func() error, error) {
 	done := func() error { return nil }
 	switch o.output {
 	case "json":
@@ -74,7 +74,16 @@ func (o *checkOptions) checkWriter(out io.Writer, sizeLimit resource.Quantity, _
 	case "sarif":
 		return report.NewSARIFWriter[check.Finding, check.Problem](out, opts...), done, nil
 	}
-	return report.NewSARIFWriter[check.Finding, check.Problem](out, opts...), done, nil
+	// GitHub shows few annotations per step; the summary lists them all.
+	if path := env("GITHUB_STEP_SUMMARY"); path != "" {
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+		if err != nil {
+			return nil, nil, fmt.Errorf("opening GITHUB_STEP_SUMMARY: %w", err)
+		}
+		opts = append(opts, report.WithStepSummary(f))
+		done = f.Close
+	}
+	return report.NewGitHubWriter[check.Finding, check.Problem](out, opts...), done, nil
 }
 
 func absDir(dir string) (string, error) {

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"k8s.io/apimachinery/pkg/api/resource"
 )
 
 // TestOutputFormats: check writes the CI formats, audit does not (its rows
@@ -19,7 +21,7 @@ func TestOutputFormats(t *testing.T) {
 		{"sarif", true, ""},
 		{"text", false, ""},
 		{"sarif", false, "--output must be text or json, not \"sarif\""},
-		{"yaml", true, "--output must be text, json"},
+		{"yaml", true, "--output must be text, json, sarif"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.output, func(t *testing.T) {
@@ -55,5 +57,40 @@ func TestCheckSARIFOfManifestsWithoutPodSpecs(t *testing.T) {
 	}
 	if _, err := runCommand(t, "check", "-o", "sarif", "--path-root", manifest, manifest); err == nil || !strings.Contains(err.Error(), "--path-root") {
 		t.Errorf("--path-root naming a file: err = %v, want one naming --path-root", err)
+	}
+}
+
+// TestCheckGitHubAppendsTheStepSummary: -o github appends its summary to
+// the file GITHUB_STEP_SUMMARY names, after what earlier steps wrote.
+func TestCheckGitHubAppendsTheStepSummary(t *testing.T) {
+	dir := t.TempDir()
+	summary := filepath.Join(dir, "summary.md")
+	if err := os.WriteFile(summary, []byte("earlier step\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	o := checkOptions{output: "github", ciFormats: true, ci: ciOutputOptions{pathRoot: dir}}
+	var out strings.Builder
+	env := func(k string) string {
+		if k == "GITHUB_STEP_SUMMARY" {
+			return summary
+		}
+		return ""
+	}
+	w, done, err := o.checkWriter(&out, resource.MustParse("1Gi"), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	if err := done(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(summary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(got), "earlier step\n## volumeguard check\n") || out.String() != "0 findings in 0 objects, 0 errors\n" {
+		t.Errorf("summary file:\n%s\nstdout: %q", got, out.String())
 	}
 }
