@@ -30,7 +30,7 @@ func (o *ciOutputOptions) addFlags(fs *pflag.FlagSet) {
 // check writes them.
 func (o *checkOptions) formats() []string {
 	if o.ciFormats {
-		return []string{"text", "json", "sarif", "github"}
+		return []string{"text", "json", "sarif", "github", "gitlab"}
 	}
 	return []string{"text", "json"}
 }
@@ -73,6 +73,8 @@ func (o *checkOptions) checkWriter(out io.Writer, sizeLimit resource.Quantity, e
 	switch o.output {
 	case "sarif":
 		return report.NewSARIFWriter[check.Finding, check.Problem](out, opts...), done, nil
+	case "gitlab":
+		return report.NewGitLabWriter[check.Finding, check.Problem](out, opts...), done, nil
 	}
 	// GitHub shows few annotations per step; the summary lists them all.
 	if path := env("GITHUB_STEP_SUMMARY"); path != "" {

@@ -21,7 +21,7 @@ func TestOutputFormats(t *testing.T) {
 		{"sarif", true, ""},
 		{"text", false, ""},
 		{"sarif", false, "--output must be text or json, not \"sarif\""},
-		{"yaml", true, "--output must be text, json, sarif"},
+		{"yaml", true, "--output must be text, json, sarif, github or gitlab"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.output, func(t *testing.T) {
