@@ -15,56 +15,73 @@ type Rule struct {
 	Short, Help string
 }
 
-// The rules, in ID order. A new kind of row gets the next ID; an ID is
-// never reused.
-var (
-	RuleUncoveredVolume = Rule{ID: "VG001", Name: "uncovered-image-volume",
-		Short: "An image VOLUME that no volumeMount of the container covers",
-		Help: "The image declares a VOLUME that no volumeMount of this container covers by exact path, so the container runtime " +
-			"creates an anonymous volume on the node there: writes escape ephemeral-storage limits and can fill the node's disk. " +
-			"Fix: add an emptyDir with a sizeLimit (or another volume) mounted at exactly that path, as the result's message shows, " +
-			"or run `volumeguard fix` on the manifest."}
-	RuleNearMissMount = Rule{ID: "VG002", Name: "near-miss-mount",
-		Short: "An image VOLUME with a volumeMount above or inside it but none at it",
-		Help: "A volumeMount of this container lies above or inside the image VOLUME but not at it; runtimes match mounts by exact " +
-			"path, so an anonymous volume is still created at the VOLUME path and takes what the container writes there. " +
-			"Fix: mount your volume at exactly the VOLUME path."}
-	RuleImageUnreadable = Rule{ID: "VG003", Name: "image-unreadable",
-		Short: "An image whose config could not be read",
-		Help: "The image's config could not be read from its registry, so its VOLUMEs are unknown and a finding may hide there. " +
-			"Fix: check the reference, the credentials (docker config, --registry-* flags) and that the registry is reachable."}
-	RuleUncoverableVolume = Rule{ID: "VG004", Name: "uncoverable-image-volume",
-		Short: "An image VOLUME that no volumeMount can cover",
-		Help: "The image declares a VOLUME no volumeMount can cover (a relative path, /, a path no pod spec can name): the runtime " +
-			"always creates an anonymous volume there. Fix: rebuild the image without that VOLUME, or use another image."}
-	RuleManifestUnreadable = Rule{ID: "VG005", Name: "manifest-unreadable",
-		Short: "A manifest that could not be read or evaluated",
-		Help: "A file or document could not be read, decoded or evaluated in time, so its pod specs were not checked. " +
-			"Fix: correct the manifest (the message names the document), or raise --timeout."}
+// IDs of the rules. A new kind of row gets the next ID; an ID is never
+// reused.
+const (
+	RuleUncoveredVolume    = "VG001"
+	RuleNearMissMount      = "VG002"
+	RuleImageUnreadable    = "VG003"
+	RuleUncoverableVolume  = "VG004"
+	RuleManifestUnreadable = "VG005"
 )
 
-// Rules lists every rule, for formats that declare them up front.
+// Rules lists every rule in ID order, for formats that declare them up
+// front.
 func Rules() []Rule {
-	return []Rule{RuleUncoveredVolume, RuleNearMissMount, RuleImageUnreadable, RuleUncoverableVolume, RuleManifestUnreadable}
+	return []Rule{
+		{ID: RuleUncoveredVolume, Name: "uncovered-image-volume",
+			Short: "An image VOLUME that no volumeMount of the container covers",
+			Help: "The image declares a VOLUME that no volumeMount of this container covers by exact path, so the container runtime " +
+				"creates an anonymous volume on the node there: writes escape ephemeral-storage limits and can fill the node's disk. " +
+				"Fix: add an emptyDir with a sizeLimit (or another volume) mounted at exactly that path, as the result's message shows, " +
+				"or run `volumeguard fix` on the manifest."},
+		{ID: RuleNearMissMount, Name: "near-miss-mount",
+			Short: "An image VOLUME with a volumeMount above or inside it but none at it",
+			Help: "A volumeMount of this container lies above or inside the image VOLUME but not at it; runtimes match mounts by exact " +
+				"path, so an anonymous volume is still created at the VOLUME path and takes what the container writes there. " +
+				"Fix: mount your volume at exactly the VOLUME path."},
+		{ID: RuleImageUnreadable, Name: "image-unreadable",
+			Short: "An image whose config could not be read",
+			Help: "The image's config could not be read from its registry, so its VOLUMEs are unknown and a finding may hide there. " +
+				"Fix: check the reference, the credentials (docker config, --registry-* flags) and that the registry is reachable."},
+		{ID: RuleUncoverableVolume, Name: "uncoverable-image-volume",
+			Short: "An image VOLUME that no volumeMount can cover",
+			Help: "The image declares a VOLUME no volumeMount can cover (a relative path, /, a path no pod spec can name): the runtime " +
+				"always creates an anonymous volume there. Fix: rebuild the image without that VOLUME, or use another image."},
+		{ID: RuleManifestUnreadable, Name: "manifest-unreadable",
+			Short: "A manifest that could not be read or evaluated",
+			Help: "A file or document could not be read, decoded or evaluated in time, so its pod specs were not checked. " +
+				"Fix: correct the manifest (the message names the document), or raise --timeout."},
+	}
+}
+
+// ruleByID is the rule of a known ID.
+func ruleByID(id string) Rule {
+	for _, r := range Rules() {
+		if r.ID == id {
+			return r
+		}
+	}
+	return Rule{ID: id}
 }
 
 // FindingRule is the rule a finding breaks.
 func FindingRule(f Finding) Rule {
 	switch {
 	case f.source.Relative || f.source.Unmountable() != "":
-		return RuleUncoverableVolume
+		return ruleByID(RuleUncoverableVolume)
 	case len(f.source.NearMounts) > 0:
-		return RuleNearMissMount
+		return ruleByID(RuleNearMissMount)
 	}
-	return RuleUncoveredVolume
+	return ruleByID(RuleUncoveredVolume)
 }
 
 // ProblemRule is the rule of a problem: an image, or the input itself.
 func ProblemRule(p Problem) Rule {
 	if p.Image != "" {
-		return RuleImageUnreadable
+		return ruleByID(RuleImageUnreadable)
 	}
-	return RuleManifestUnreadable
+	return ruleByID(RuleManifestUnreadable)
 }
 
 // FailsGate reports whether a row makes the exit code non-zero. Today
