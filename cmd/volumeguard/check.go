@@ -64,7 +64,8 @@ Exit codes:
        unfinished. A second signal kills the process at once.`,
 		Example: `  volumeguard check deploy/
   kustomize build overlays/prod | volumeguard check -
-  volumeguard check -o json --platform linux/amd64 k8s/`,
+  volumeguard check -o json --platform linux/amd64 k8s/
+  volumeguard check -o sarif deploy/ > volumeguard.sarif   # also -o github, -o gitlab (docs/ci.md)`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := o.validate()

@@ -95,7 +95,7 @@ func TestCIIntegrations(t *testing.T) {
 					RuleID    string `json:"ruleId"`
 					Locations []struct {
 						PhysicalLocation struct {
-							ArtifactLocation struct{ URI string } `json:"artifactLocation"`
+							ArtifactLocation struct{ URI string }    `json:"artifactLocation"`
 							Region           struct{ StartLine int } `json:"region"`
 						} `json:"physicalLocation"`
 					} `json:"locations"`
@@ -288,7 +288,7 @@ func TestCIIntegrations(t *testing.T) {
 			CheckName   string `json:"check_name"`
 			Fingerprint string `json:"fingerprint"`
 			Location    struct {
-				Path  string `json:"path"`
+				Path  string              `json:"path"`
 				Lines struct{ Begin int } `json:"lines"`
 			} `json:"location"`
 		}
