@@ -20,7 +20,7 @@ type sarifWriter[F Row, P ProblemRow] struct {
 func NewSARIFWriter[F Row, P ProblemRow](w io.Writer, opts ...FormatOption) Writer[F, P] {
 	o := newFormatOptions(opts)
 	run := sarif.NewRunWithInformationURI("volumeguard", "https://github.com/volumeguard/volumeguard")
-	run.Tool.Driver.WithVersion(o.version).WithSemanticVersion(o.version)
+	run.Tool.Driver.WithVersion(o.version)
 	for _, r := range Rules() {
 		run.AddRule(r.ID).WithName(r.Name).
 			WithShortDescription(sarif.NewMultiformatMessageString().WithText(r.Short)).
