@@ -179,13 +179,20 @@ func (i *Inspector) fetchConfig(ctx context.Context, lk *lookup, repo name.Repos
 		if info, err = parseConfig(d.Data, i.opts.maxVolumes); err != nil {
 			return nil, err
 		}
+	} else if cached, err := i.persistedConfig(repo, d); cached != nil || err != nil {
+		info = cached
+		if err != nil {
+			return nil, err
+		}
 	} else {
 		err := i.onHosts(ctx, lk, repo, func(ctx context.Context, ep *endpoint) error {
 			raw, err := i.getBlob(ctx, ep, d)
 			if err != nil {
 				return err
 			}
-			info, err = parseConfig(raw, i.opts.maxVolumes)
+			if info, err = parseConfig(raw, i.opts.maxVolumes); err == nil {
+				i.persistConfig(d, raw)
+			}
 			return err
 		})
 		if err != nil {

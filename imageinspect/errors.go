@@ -63,6 +63,7 @@ var reasons = []struct {
 	{ErrTooLarge, "too_large"},
 	{ErrUnsupportedMediaType, "unsupported_media_type"},
 	{ErrNoMatchingPlatform, "no_matching_platform"},
+	{ErrNotCached, "not_cached"},
 }
 
 // Reason names the kind of err for a metrics label: "" for nil, one of

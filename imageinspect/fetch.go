@@ -166,7 +166,11 @@ func (i *Inspector) revalidate(ctx context.Context, lk *lookup, ref name.Referen
 
 // fetchManifest GETs ref from its hosts, checks and caches it.
 func (i *Inspector) fetchManifest(ctx context.Context, lk *lookup, ref name.Reference, fp string) (*manifest, error) {
+	if m, err := i.persistedManifest(ref, fp); m != nil || err != nil {
+		return m, err
+	}
 	var m *manifest
+	var raw []byte
 	err := i.onHosts(ctx, lk, ref.Context(), func(ctx context.Context, ep *endpoint) error {
 		f, err := i.getManifest(ctx, ep, ref.Identifier())
 		if err != nil {
@@ -177,6 +181,7 @@ func (i *Inspector) fetchManifest(ctx context.Context, lk *lookup, ref name.Refe
 			return err
 		}
 		m, err = parseManifest(f.raw, f.contentType, digest)
+		raw = f.raw
 		return err
 	})
 	if err != nil {
@@ -189,6 +194,7 @@ func (i *Inspector) fetchManifest(ctx context.Context, lk *lookup, ref name.Refe
 	if _, byDigest := ref.(name.Digest); !byDigest {
 		i.tags.Add(tagKey(ref, fp), tagEntry{digest: m.digest, confirmed: i.opts.now()}, tagEntrySize, i.opts.tagTTL)
 	}
+	i.persistManifest(ref, m.digest, raw)
 	return m, nil
 }
 

@@ -109,6 +109,9 @@ type options struct {
 	tenantConcurrency int
 	breaker           breakerPolicy
 	failureTTL        time.Duration // 0: failures are not remembered
+
+	persistent PersistentStore // nil: nothing outlives the Inspector
+	offline    bool            // answer from persistent alone
 }
 
 // makeOptions applies opts over the defaults, and returns what every

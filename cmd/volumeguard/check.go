@@ -30,6 +30,7 @@ type checkOptions struct {
 	sizeLimit     string
 	timeout       time.Duration
 	lookupTimeout time.Duration
+	cache         cacheOptions
 
 	// CI formats (-o sarif, github, gitlab): check only, not audit.
 	ciFormats bool
@@ -125,6 +126,7 @@ func (o *checkOptions) addFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.lookupTimeout, "lookup-timeout", time.Minute,
 		"bound one image lookup (its manifests and configs, retries included); 0: no limit")
 	o.registry.addFlags(fs)
+	o.cache.addFlags(fs)
 }
 
 type checkConfig struct {
@@ -162,6 +164,9 @@ func (o *checkOptions) validate() (checkConfig, error) {
 	if o.lookupTimeout < 0 {
 		errs = append(errs, fmt.Errorf("--lookup-timeout must not be negative, not %s", o.lookupTimeout))
 	}
+	if err := o.cache.validate(); err != nil {
+		errs = append(errs, err)
+	}
 	return cfg, errors.Join(errs...)
 }
 
@@ -174,6 +179,11 @@ func (o *checkOptions) analyzer(cfg checkConfig, extra ...imageinspect.Option) (
 	// A one-shot run remembers an image that could not be read for the rest
 	// of the run: 40 pod specs naming an image on a registry that hangs cost
 	// one lookup, not 40.
+	cached, err := o.cache.inspectorOptions(os.Stderr)
+	if err != nil {
+		return nil, err
+	}
+	extra = append(cached, extra...)
 	inspector, err := o.registry.inspector(append([]imageinspect.Option{imageinspect.WithFailureTTL(oneRun)}, extra...)...)
 	if err != nil {
 		return nil, err

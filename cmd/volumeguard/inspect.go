@@ -18,6 +18,7 @@ type inspectOptions struct {
 	output   string
 	platform string
 	timeout  time.Duration
+	cache    cacheOptions
 }
 
 // inspectedPlatform and inspected are the `inspect -o json` document.
@@ -56,6 +57,9 @@ terminated (SIGTERM).`,
 			if o.timeout < 0 {
 				return fmt.Errorf("--timeout must not be negative, not %s", o.timeout)
 			}
+			if err := o.cache.validate(); err != nil {
+				return err
+			}
 			var platform *imageinspect.Platform
 			if o.platform != "" {
 				p, err := imageinspect.ParsePlatform(o.platform)
@@ -70,7 +74,11 @@ terminated (SIGTERM).`,
 				ctx, cancel = context.WithTimeout(ctx, o.timeout)
 				defer cancel()
 			}
-			inspector, err := o.registry.inspector()
+			cached, err := o.cache.inspectorOptions(s.err)
+			if err != nil {
+				return err
+			}
+			inspector, err := o.registry.inspector(cached...)
 			if err != nil {
 				return err
 			}
@@ -99,6 +107,7 @@ terminated (SIGTERM).`,
 	// end a script stuck on one that never answers.
 	cmd.Flags().DurationVar(&o.timeout, "timeout", 2*time.Minute, "bound the lookup, retries included; 0: no limit")
 	o.registry.addFlags(cmd.Flags())
+	o.cache.addFlags(cmd.Flags())
 	return cmd
 }
 

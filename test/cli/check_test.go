@@ -53,7 +53,7 @@ func runCLI(t *testing.T, bin string, stdin string, args ...string) result {
 	cmd := exec.Command(bin, args...)
 	cmd.Stdin = strings.NewReader(stdin)
 	// An empty docker config keeps the user's credentials out of the test.
-	cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+t.TempDir())
+	cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+t.TempDir(), "XDG_CACHE_HOME="+t.TempDir()) // nor their image cache
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/registry"
+
+	"github.com/volumeguard/volumeguard/internal/testimage"
+)
+
+// TestCheckPersistentCache runs check as a CI job would, run after run,
+// against an in-process registry that counts every request.
+func TestCheckPersistentCache(t *testing.T) {
+	t.Setenv("DOCKER_CONFIG", t.TempDir()) // the user's credentials stay out
+	var requests atomic.Int64
+	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		reg.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	host := strings.TrimPrefix(srv.URL, "http://")
+	for _, ref := range []string{host + "/zk:1", host + "/pg:1"} {
+		if _, err := testimage.Push(ref, []string{"/data"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := t.TempDir()
+	manifest := func(images ...string) string {
+		var b strings.Builder
+		for k, img := range images {
+			b.WriteString("---\napiVersion: v1\nkind: Pod\nmetadata: {name: p" + string(rune('a'+k)) + "}\nspec:\n  containers: [{name: c, image: " + img + "}]\n")
+		}
+		p := filepath.Join(t.TempDir(), "pods.yaml")
+		if err := os.WriteFile(p, []byte(b.String()), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	known := manifest(host+"/zk:1", host+"/pg:1")
+	check := func(args ...string) (checkReport, int) {
+		t.Helper()
+		out, err := runCommand(t, append([]string{"check", "-o", "json", "--cache-dir", dir}, args...)...)
+		code := 0
+		var exit exitError
+		if errors.As(err, &exit) {
+			code = exit.code
+		} else if err != nil {
+			t.Fatalf("check %v: %v", args, err)
+		}
+		var r checkReport
+		if err := json.Unmarshal([]byte(out), &r); err != nil {
+			t.Fatalf("check %v: %v\n%s", args, err, out)
+		}
+		return r, code
+	}
+	tests := []struct {
+		name         string
+		args         []string
+		wantCode     int
+		wantFindings int
+		wantErrors   []string // images named by errors
+		wantRequests bool
+	}{
+		{"cold: the registry is read", []string{known}, 1, 2, nil, true},
+		{"warm: zero requests", []string{known}, 1, 2, nil, false},
+		{"offline, cached", []string{"--offline", known}, 1, 2, nil, false},
+		{"offline names every image it lacks", []string{"--offline", manifest(host+"/zk:1", host+"/new:1", host+"/other:2")},
+			2, 1, []string{host + "/new:1", host + "/other:2"}, false},
+		{"--no-cache reads the registry", []string{"--no-cache", known}, 1, 2, nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := requests.Load()
+			r, code := check(tt.args...)
+			if code != tt.wantCode || len(r.Findings) != tt.wantFindings {
+				t.Errorf("exit %d with %d findings, want %d with %d", code, len(r.Findings), tt.wantCode, tt.wantFindings)
+			}
+			var named []string
+			for _, e := range r.Errors {
+				named = append(named, e.Image)
+				if !strings.Contains(e.Message, "not in the cache") {
+					t.Errorf("error %q does not say the cache lacks it", e.Message)
+				}
+			}
+			if strings.Join(named, " ") != strings.Join(tt.wantErrors, " ") {
+				t.Errorf("errors name %v, want %v", named, tt.wantErrors)
+			}
+			if sent := requests.Load() - before; (sent > 0) != tt.wantRequests {
+				t.Errorf("%d registry requests, want some: %t", sent, tt.wantRequests)
+			}
+		})
+	}
+}
+
+type checkReport struct {
+	Findings []struct{ Image string }          `json:"findings"`
+	Errors   []struct{ Image, Message string } `json:"errors"`
+}
+
+func TestCacheFlagsValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"negative TTL", []string{"--tag-ttl", "-1s"}, "--tag-ttl must not be negative"},
+		{"offline without a cache", []string{"--offline", "--no-cache"}, "--offline needs the cache"},
+		{"offline with an empty dir", []string{"--offline", "--cache-dir", ""}, "--offline needs the cache"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := runCommand(t, append([]string{"check"}, append(tt.args, "-")...)...)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %v, want one saying %q", err, tt.want)
+			}
+		})
+	}
+}
