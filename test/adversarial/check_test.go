@@ -47,7 +47,7 @@ func TestCheckAgainstRegistriesThatFail(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			start := time.Now()
 			cmd := exec.Command(s.bin, "check", "-o", "json", "--lookup-timeout", "1s", "--timeout", "2m", "-")
-			cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+t.TempDir(), "XDG_CACHE_HOME="+t.TempDir()) // nor their image cache
+			cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+t.TempDir(), "XDG_CACHE_HOME="+t.TempDir())
 			cmd.Stdin = strings.NewReader(podStream(tt.image, tt.specs))
 			var stdout, stderr bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr

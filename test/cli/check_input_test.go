@@ -95,8 +95,8 @@ func TestCheckInputs(t *testing.T) {
 			w.Close()
 		}()
 		cmd := exec.Command(bin, "check", "/dev/fd/3")
-		cmd.ExtraFiles = []*os.File{r}                                                              // fd 3, as bash's <(...) passes it
-		cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+t.TempDir(), "XDG_CACHE_HOME="+t.TempDir()) // nor their image cache
+		cmd.ExtraFiles = []*os.File{r} // fd 3, as bash's <(...) passes it
+		cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+t.TempDir(), "XDG_CACHE_HOME="+t.TempDir())
 		out, _ := cmd.Output()
 		r.Close()
 		if code := cmd.ProcessState.ExitCode(); code != 1 || !strings.Contains(string(out), "3 findings in 1 object") {
@@ -149,7 +149,7 @@ func TestCheckInputs(t *testing.T) {
 	}{{"SIGINT", syscall.SIGINT, 130}, {"SIGTERM", syscall.SIGTERM, 143}} {
 		t.Run(fmt.Sprintf("%s while stdin never ends: exit %d", tt.name, tt.code), func(t *testing.T) {
 			cmd := exec.Command(bin, "check", "-")
-			cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+t.TempDir(), "XDG_CACHE_HOME="+t.TempDir()) // nor their image cache
+			cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+t.TempDir(), "XDG_CACHE_HOME="+t.TempDir())
 			stdin, err := cmd.StdinPipe()
 			if err != nil {
 				t.Fatal(err)
@@ -208,7 +208,7 @@ func TestCheckTimeouts(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cmd := exec.Command(bin, append(append([]string{"check", "-o", "json", "--concurrency", "1"}, tt.args...), "-")...)
-			cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+t.TempDir(), "XDG_CACHE_HOME="+t.TempDir()) // nor their image cache
+			cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+t.TempDir(), "XDG_CACHE_HOME="+t.TempDir())
 			cmd.Stdin = strings.NewReader(manifest)
 			var stdout, stderr strings.Builder
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -233,7 +233,7 @@ func TestCheckTimeouts(t *testing.T) {
 
 	t.Run("inspect", func(t *testing.T) {
 		cmd := exec.Command(bin, "inspect", "--timeout", "1s", image)
-		cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+t.TempDir(), "XDG_CACHE_HOME="+t.TempDir()) // nor their image cache
+		cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+t.TempDir(), "XDG_CACHE_HOME="+t.TempDir())
 		var stderr strings.Builder
 		cmd.Stderr = &stderr
 		if err := cmd.Start(); err != nil {

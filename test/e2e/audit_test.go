@@ -365,7 +365,7 @@ func runAudit(t *testing.T, args ...string) auditResult {
 func runAuditAs(t *testing.T, kubeconfig string, args ...string) auditResult {
 	t.Helper()
 	cmd := exec.Command(s.bin, append([]string{"audit", "--kubeconfig", kubeconfig}, args...)...)
-	cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+t.TempDir(), "XDG_CACHE_HOME="+t.TempDir()) // nor their image cache
+	cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+t.TempDir(), "XDG_CACHE_HOME="+t.TempDir())
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()

@@ -152,7 +152,7 @@ func startServe(t *testing.T, args ...string) *server {
 	cmd := exec.Command(s.bin, args...)
 	logs := &syncbuffer.Buffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
-	cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+t.TempDir(), "XDG_CACHE_HOME="+t.TempDir()) // nor their image cache
+	cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+t.TempDir(), "XDG_CACHE_HOME="+t.TempDir())
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting volumeguard serve: %v", err)
 	}
