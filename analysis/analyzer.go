@@ -43,6 +43,9 @@ type Result struct {
 	Findings []policy.Finding
 	// FindingsOmitted counts the findings past MaxFindings, not in Findings.
 	FindingsOmitted int
+	// Ignored are the findings WithPolicy's ignore options dropped from
+	// Findings: exceptions are shown and counted, never silent.
+	Ignored []policy.Finding
 	// Errors name the containers whose image could not be read. Their
 	// volumes are unknown: never read this as "no finding".
 	Errors []*ImageError
@@ -165,7 +168,8 @@ func (a *Analyzer) Analyze(ctx context.Context, spec *corev1.PodSpec, opts ...An
 	if o.maxFindings > 0 {
 		limit = o.maxFindings
 	}
-	res.Findings, res.FindingsOmitted = policy.FindingsUpTo(spec, res.Images, limit)
+	res.Findings, res.FindingsOmitted = policy.FindingsUpTo(spec, res.Images, limit, o.policy...)
+	res.Ignored = policy.IgnoredFindings(spec, res.Images, o.policy...)
 	return res
 }
 

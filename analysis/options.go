@@ -4,6 +4,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 
 	"github.com/volumeguard/volumeguard/imageinspect"
+	"github.com/volumeguard/volumeguard/policy"
 )
 
 // AnalyzeOption configures one analysis.
@@ -12,6 +13,7 @@ type AnalyzeOption func(*analyzeOptions)
 type analyzeOptions struct {
 	inspect     []imageinspect.InspectOption
 	maxFindings int // 0: every finding is built
+	policy      []policy.Option
 }
 
 func makeAnalyzeOptions(opts []AnalyzeOption) analyzeOptions {
@@ -49,4 +51,10 @@ func ForTenant(tenant string) AnalyzeOption {
 // times its images' VOLUMEs (policy.FindingsUpTo).
 func MaxFindings(n int) AnalyzeOption {
 	return func(o *analyzeOptions) { o.maxFindings = max(n, 0) }
+}
+
+// WithPolicy judges this analysis with opts (the ignore options of an
+// exception: policy.WithIgnoredPaths, policy.WithIgnoredImagePaths).
+func WithPolicy(opts ...policy.Option) AnalyzeOption {
+	return func(o *analyzeOptions) { o.policy = append(o.policy, opts...) }
 }

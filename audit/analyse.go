@@ -17,7 +17,8 @@ import (
 func analyse(ctx context.Context, analyzer *analysis.Analyzer, groups []*group, opts Options) {
 	started := analysis.ForEach(ctx, len(groups), opts.Concurrency, opts.Progress, func(i int) {
 		g := groups[i]
-		g.result = analyzer.AnalyzePod(ctx, g.workload.Namespace, g.spec, opts.Keychains)
+		g.result = analyzer.AnalyzePod(ctx, g.workload.Namespace, g.spec, opts.Keychains,
+			analysis.WithPolicy(opts.Settings.PolicyOptions(g.spec)...))
 	})
 	for _, g := range groups[started:] {
 		g.result = analysis.Skipped(g.spec, context.Cause(ctx))

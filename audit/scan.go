@@ -35,6 +35,7 @@ import (
 
 	"github.com/volumeguard/volumeguard/analysis"
 	"github.com/volumeguard/volumeguard/internal/report"
+	"github.com/volumeguard/volumeguard/settings"
 )
 
 // Options are what `volumeguard audit` was asked to do.
@@ -50,6 +51,10 @@ type Options struct {
 	Keychains analysis.KeychainSource
 	// Progress, when set, is called as pod specs finish: done of total.
 	Progress func(done, total int)
+	// Settings are the settings file's exceptions (paths ignored per image
+	// pattern); nil: none. Pods' own volumeguard.io/ignore annotations are
+	// not read: audit shows what runs, whoever annotated it.
+	Settings *settings.Settings
 }
 
 // pageSize is kubectl's chunk size: the API server answers each page

@@ -4,12 +4,14 @@ package check
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"sync"
 	"time"
 
 	"github.com/volumeguard/volumeguard/analysis"
 	"github.com/volumeguard/volumeguard/internal/report"
+	"github.com/volumeguard/volumeguard/settings"
 	"github.com/volumeguard/volumeguard/workload"
 )
 
@@ -26,6 +28,10 @@ type Options struct {
 	Timeout time.Duration
 	// Progress, when set, is called as objects finish: done of total.
 	Progress func(done, total int)
+	// Settings are the exceptions of the settings file; nil: none. The
+	// volumeguard.io/ignore annotations of objects and pod templates are
+	// honoured in any case: in CI, whoever writes the manifest owns it.
+	Settings *settings.Settings
 }
 
 // Run reads the manifests, analyses every pod spec they hold and writes the
@@ -60,7 +66,8 @@ func Run(ctx context.Context, analyzer *analysis.Analyzer, opts Options, out Wri
 	started := analysis.ForEach(analysisCtx, len(e.objects), opts.Concurrency, opts.Progress, func(i int) {
 		results := make([]analysis.Result, len(e.objects[i].PodSpecs))
 		for j, spec := range e.objects[i].PodSpecs {
-			results[j] = analyzer.Analyze(analysisCtx, spec.Spec)
+			results[j] = analyzer.Analyze(analysisCtx, spec.Spec,
+				analysis.WithPolicy(opts.Settings.PolicyOptions(spec.Spec, spec.ObjectAnnotations, spec.Annotations)...))
 		}
 		e.done(i, results)
 	})
@@ -78,6 +85,9 @@ func Run(ctx context.Context, analyzer *analysis.Analyzer, opts Options, out Wri
 	if e.err != nil {
 		return e.summary, e.err
 	}
+	if e.ignored > 0 {
+		e.summary.Notes = append(e.summary.Notes, ignoredNote(e.ignored))
+	}
 	return e.summary, out.Finish()
 }
 
@@ -92,6 +102,7 @@ type emitter struct {
 	results [][]analysis.Result // per object, per pod spec; nil until done
 	next    int                 // the first object not written
 	summary report.Summary
+	ignored int   // findings dropped by exceptions
 	err     error // the first write error
 }
 
@@ -116,6 +127,7 @@ func (e *emitter) write(obj workload.Object, results []analysis.Result) {
 		for _, f := range res.Findings {
 			findings = append(findings, newFinding(obj, obj.PodSpecs[j], f))
 		}
+		e.ignored += len(res.Ignored)
 	}
 	if len(findings) > 0 {
 		e.summary.Findings += len(findings)
@@ -135,4 +147,13 @@ func (e *emitter) write(obj workload.Object, results []analysis.Result) {
 func (e *emitter) addProblem(p Problem) {
 	e.summary.Problems++
 	e.out.AddProblem(p)
+}
+
+// ignoredNote says how many findings exceptions dropped: an exception is
+// visible in every run, never silent.
+func ignoredNote(n int) string {
+	if n == 1 {
+		return "1 finding ignored by an exception (volumeguard.io/ignore annotation or settings file)"
+	}
+	return fmt.Sprintf("%d findings ignored by exceptions (volumeguard.io/ignore annotations or settings file)", n)
 }

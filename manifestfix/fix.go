@@ -18,6 +18,7 @@ import (
 
 	"github.com/volumeguard/volumeguard/analysis"
 	"github.com/volumeguard/volumeguard/policy"
+	"github.com/volumeguard/volumeguard/settings"
 	"github.com/volumeguard/volumeguard/workload"
 )
 
@@ -42,6 +43,10 @@ type Options struct {
 	// Timeout bounds reading and analysis; 0 means none. What it cuts
 	// short is an error, and what was analysed is still fixed.
 	Timeout time.Duration
+	// Settings are the exceptions of the settings file, as check's; nil:
+	// none. Paths they or volumeguard.io/ignore annotations drop are not
+	// fixed.
+	Settings *settings.Settings
 }
 
 // TimeoutError is the cause of what Options.Timeout cut short.
@@ -75,7 +80,7 @@ func Run(ctx context.Context, analyzer *analysis.Analyzer, opts Options) (Result
 		res.Errors = append(res.Errors, decodeProblem(err))
 	}
 
-	results, err := analyse(runCtx, analyzer, in.Objects, opts.Concurrency)
+	results, err := analyse(runCtx, analyzer, in.Objects, opts)
 	if ctx.Err() != nil {
 		return Result{}, context.Cause(ctx)
 	}
@@ -101,15 +106,16 @@ func Run(ctx context.Context, analyzer *analysis.Analyzer, opts Options) (Result
 }
 
 // analyse analyses every pod spec of objs, concurrency at a time.
-func analyse(ctx context.Context, analyzer *analysis.Analyzer, objs []workload.Object, concurrency int) ([][]analysis.Result, error) {
+func analyse(ctx context.Context, analyzer *analysis.Analyzer, objs []workload.Object, opts Options) ([][]analysis.Result, error) {
 	results := make([][]analysis.Result, len(objs))
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(max(concurrency, 1))
+	g.SetLimit(max(opts.Concurrency, 1))
 	for i, o := range objs {
 		results[i] = make([]analysis.Result, len(o.PodSpecs))
 		for j, ps := range o.PodSpecs {
 			g.Go(func() error {
-				results[i][j] = analyzer.Analyze(gctx, ps.Spec)
+				results[i][j] = analyzer.Analyze(gctx, ps.Spec,
+					analysis.WithPolicy(opts.Settings.PolicyOptions(ps.Spec, ps.ObjectAnnotations, ps.Annotations)...))
 				return nil
 			})
 		}

@@ -52,7 +52,10 @@ func Findings(spec *corev1.PodSpec, images map[string]ImageFacts, opts ...Option
 // findings took an admission a gigabyte and seconds past its deadline;
 // counted, they cost time linear in them and no memory.
 func FindingsUpTo(spec *corev1.PodSpec, images map[string]ImageFacts, limit int, opts ...Option) (findings []Finding, omitted int) {
-	o := makeOptions(opts)
+	return findingsWith(spec, images, limit, makeOptions(opts))
+}
+
+func findingsWith(spec *corev1.PodSpec, images map[string]ImageFacts, limit int, o options) (findings []Finding, omitted int) {
 	constraint := ConstraintOf(spec)
 	ours := injectedInitContainers(spec, o.copierImages)
 	// The volumes an image declares are the same for every container
@@ -75,7 +78,7 @@ func FindingsUpTo(spec *corev1.PodSpec, images map[string]ImageFacts, limit int,
 		}
 		first := len(out)
 		var rest int
-		out, rest = containerFindings(out, c, facts.Digest, iv, room)
+		out, rest = containerFindings(out, c, facts.Digest, o.kept(c.Image, iv), room)
 		omitted += rest
 		if len(out) > first && i < len(spec.InitContainers)+len(spec.Containers) {
 			from := sourceOf(commonContainer(spec, i))
@@ -85,6 +88,21 @@ func FindingsUpTo(spec *corev1.PodSpec, images map[string]ImageFacts, limit int,
 		}
 	}
 	return out, omitted
+}
+
+// kept is iv without the paths the ignore options drop (or, for
+// IgnoredFindings, only those).
+func (o options) kept(image string, iv imageVolumes) imageVolumes {
+	if o.ignore.empty() {
+		return iv
+	}
+	var vs []declared
+	for _, d := range iv.volumes {
+		if o.ignore.covers(image, d.path) == o.onlyIgnored {
+			vs = append(vs, d)
+		}
+	}
+	return imageVolumes{volumes: vs, platforms: iv.platforms}
 }
 
 // commonContainer is the i-th container of Containers(spec), for i below

@@ -61,6 +61,8 @@ type options struct {
 	unknown      UnknownPolicy
 	copierImage  string
 	copierImages []string // every image trusted as the copier's
+	ignore       ignoreSet
+	onlyIgnored  bool // IgnoredFindings: keep what ignore drops, drop the rest
 }
 
 // makeOptions applies opts over the defaults: skip and skip, because an

@@ -119,5 +119,24 @@ func podSpecAt(obj map[string]any, path []string, raw map[string]any) (PodSpec, 
 		}
 		ps.Labels, ps.Annotations = m.Labels, m.Annotations
 	}
+	ps.ObjectAnnotations = objectAnnotations(obj)
 	return ps, nil
+}
+
+// objectAnnotations reads the string values of metadata.annotations of
+// obj, for the exceptions a workload declares on itself; the decoding of
+// the template's metadata reports what is malformed.
+func objectAnnotations(obj map[string]any) map[string]string {
+	meta, _ := obj["metadata"].(map[string]any)
+	raw, _ := meta["annotations"].(map[string]any)
+	if len(raw) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(raw))
+	for k, v := range raw {
+		if s, ok := v.(string); ok {
+			out[k] = s
+		}
+	}
+	return out
 }

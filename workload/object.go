@@ -39,6 +39,9 @@ type PodSpec struct {
 	Path        []string // JSON path to the spec, e.g. ["spec"], ["spec","template","spec"], ["spec","jobTemplate","spec","template","spec"], ["template","spec"]
 	Spec        *corev1.PodSpec
 	Annotations map[string]string // annotations of the pod or of the pod template (metadata next to the spec)
+	// ObjectAnnotations are the annotations of the object holding the spec
+	// (a Deployment's own); for a Pod the same as Annotations.
+	ObjectAnnotations map[string]string
 	Labels      map[string]string
 
 	// Position is where the spec's mapping starts (its first key), and

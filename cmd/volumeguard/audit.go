@@ -94,7 +94,7 @@ terminated (SIGTERM), without a report.`,
 			if err != nil {
 				return fmt.Errorf("making a client for %s: %w", restConfig.Host, err)
 			}
-			opts := audit.Options{Namespace: namespace, Selector: o.selector, Concurrency: o.analysis.concurrency}
+			opts := audit.Options{Namespace: namespace, Selector: o.selector, Concurrency: o.analysis.concurrency, Settings: cfg.settings}
 			if o.pullSecrets {
 				opts.Keychains = audit.PullSecrets(client, pullsecrets.WithFallback(own))
 			}

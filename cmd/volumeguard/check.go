@@ -15,6 +15,7 @@ import (
 	"github.com/volumeguard/volumeguard/analysis"
 	"github.com/volumeguard/volumeguard/check"
 	"github.com/volumeguard/volumeguard/imageinspect"
+	"github.com/volumeguard/volumeguard/settings"
 )
 
 // maxConcurrency bounds --concurrency: more parallel lookups than this only
@@ -31,6 +32,8 @@ type checkOptions struct {
 	timeout       time.Duration
 	lookupTimeout time.Duration
 	cache         cacheOptions
+	config        settingsOptions
+	sizeLimitFlag *pflag.Flag // to know whether --size-limit beats the file's
 
 	// CI formats (-o sarif, github, gitlab): check only, not audit.
 	ciFormats bool
@@ -77,7 +80,7 @@ Exit codes:
 			if err != nil {
 				return err
 			}
-			opts := check.Options{Paths: args, Stdin: s.in, Concurrency: o.concurrency, Timeout: o.timeout}
+			opts := check.Options{Paths: args, Stdin: s.in, Concurrency: o.concurrency, Timeout: o.timeout, Settings: cfg.settings}
 			line := newStatusLine(s.err)
 			opts.Progress = line.progress("checking pod specs")
 			out := line.clearingWriter(s.out)
@@ -116,7 +119,8 @@ func (o *checkOptions) addFlags(fs *pflag.FlagSet) {
 	fs.StringVarP(&o.output, "output", "o", "text", "output format: "+orList(o.formats()))
 	fs.StringVar(&o.platform, "platform", "", "evaluate pods that pin no platform as OS/ARCH[/VARIANT] (default: every linux platform of an image)")
 	fs.IntVar(&o.concurrency, "concurrency", 16, fmt.Sprintf("pod specs analysed, and image lookups, in parallel (1 to %d)", maxConcurrency))
-	fs.StringVar(&o.sizeLimit, "size-limit", "1Gi", "sizeLimit shown in the suggested emptyDir fix")
+	fs.StringVar(&o.sizeLimit, "size-limit", "1Gi", "sizeLimit shown in the suggested emptyDir fix (default: the settings file's defaultSizeLimit, else 1Gi)")
+	o.sizeLimitFlag = fs.Lookup("size-limit")
 	// Ten minutes is far beyond a healthy run (seconds) and well inside CI
 	// job limits, so a hung registry fails the step with a report.
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Minute,
@@ -127,11 +131,14 @@ func (o *checkOptions) addFlags(fs *pflag.FlagSet) {
 		"bound one image lookup (its manifests and configs, retries included); 0: no limit")
 	o.registry.addFlags(fs)
 	o.cache.addFlags(fs)
+	o.config.discover = true
+	o.config.addFlags(fs)
 }
 
 type checkConfig struct {
 	analyzerOptions []analysis.Option
 	sizeLimit       resource.Quantity
+	settings        *settings.Settings // nil: no settings file
 }
 
 // validate checks the flags check and audit share and reports all problems
@@ -166,6 +173,12 @@ func (o *checkOptions) validate() (checkConfig, error) {
 	}
 	if err := o.cache.validate(); err != nil {
 		errs = append(errs, err)
+	}
+	if cfg.settings, err = o.config.load(); err != nil {
+		errs = append(errs, err)
+	}
+	if q := cfg.settings.DefaultSizeLimitOr(nil); q != nil && (o.sizeLimitFlag == nil || !o.sizeLimitFlag.Changed) {
+		cfg.sizeLimit = *q // flags override the file
 	}
 	return cfg, errors.Join(errs...)
 }

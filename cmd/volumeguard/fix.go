@@ -74,7 +74,7 @@ Exit codes:
 			}
 			res, err := manifestfix.Run(cmd.Context(), analyzer, manifestfix.Options{
 				Paths: args, Stdin: s.in, SizeLimit: cfg.sizeLimit,
-				Concurrency: o.check.concurrency, Timeout: o.check.timeout,
+				Concurrency: o.check.concurrency, Timeout: o.check.timeout, Settings: cfg.settings,
 			})
 			if cmd.Context().Err() != nil {
 				return context.Cause(cmd.Context())
