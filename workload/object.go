@@ -42,7 +42,7 @@ type PodSpec struct {
 	// ObjectAnnotations are the annotations of the object holding the spec
 	// (a Deployment's own); for a Pod the same as Annotations.
 	ObjectAnnotations map[string]string
-	Labels      map[string]string
+	Labels            map[string]string
 
 	// Position is where the spec's mapping starts (its first key), and
 	// Containers where each of its containers is written, in the order of
