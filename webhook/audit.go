@@ -43,22 +43,13 @@ type auditImageError struct {
 // are on every mutated answer, where json.Marshal per finding showed in the
 // profile (docs/benchmarks.md).
 func (o *outcome) auditAnnotations() map[string]string {
-	if len(o.findings) == 0 && len(o.errors) == 0 {
+	if len(o.findings) == 0 && len(o.errors) == 0 && len(o.ignored) == 0 {
 		return nil
 	}
 	a := map[string]string{AuditMode: string(o.mode)}
 	if len(o.findings) > 0 {
 		setBounded(a, AuditFindings, AuditFindingsOmitted, len(o.findings), func(buf []byte, i int) []byte {
-			f := &o.findings[i]
-			buf = append(buf, `{"container":`...)
-			buf = appendJSONString(buf, f.Container)
-			buf = append(buf, `,"containerType":`...)
-			buf = appendJSONString(buf, string(f.ContainerType))
-			buf = append(buf, `,"image":`...)
-			buf = appendJSONString(buf, f.Image)
-			buf = append(buf, `,"path":`...)
-			buf = appendJSONString(buf, f.Path)
-			return append(buf, '}')
+			return appendAuditFinding(buf, &o.findings[i])
 		})
 	}
 	if len(o.errors) > 0 {
@@ -68,7 +59,21 @@ func (o *outcome) auditAnnotations() map[string]string {
 			return append(buf, b...)
 		})
 	}
+	o.ignoredAudit(a)
 	return a
+}
+
+// appendAuditFinding appends f to buf as auditFinding encodes it.
+func appendAuditFinding(buf []byte, f *policy.Finding) []byte {
+	buf = append(buf, `{"container":`...)
+	buf = appendJSONString(buf, f.Container)
+	buf = append(buf, `,"containerType":`...)
+	buf = appendJSONString(buf, string(f.ContainerType))
+	buf = append(buf, `,"image":`...)
+	buf = appendJSONString(buf, f.Image)
+	buf = append(buf, `,"path":`...)
+	buf = appendJSONString(buf, f.Path)
+	return append(buf, '}')
 }
 
 // setBounded stores the JSON array of as many of the n items (appended by

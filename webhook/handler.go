@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/volumeguard/volumeguard/analysis"
+	settingsfile "github.com/volumeguard/volumeguard/settings"
 )
 
 // Endpoint names one of the two admission endpoints.
@@ -47,6 +48,12 @@ type HandlerConfig struct {
 	// Metrics counts lookups and findings; nil counts into a private,
 	// unexposed set.
 	Metrics *Metrics
+	// Settings are the settings file's exceptions, applied in every
+	// namespace; nil: none (exceptions.go).
+	Settings *settingsfile.Settings
+	// AllowPodIgnore honours pods' volumeguard.io/ignore annotations in
+	// every namespace, not only those labelled LabelAllowIgnore=true.
+	AllowPodIgnore bool
 }
 
 // Handler answers the admission requests of one endpoint. Handle is pure:

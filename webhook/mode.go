@@ -76,6 +76,9 @@ type settings struct {
 	mode      Mode
 	sizeLimit resource.Quantity
 	warnings  []string
+	// allowIgnore: the pods' volumeguard.io/ignore annotations are honoured
+	// (LabelAllowIgnore, or HandlerConfig.AllowPodIgnore).
+	allowIgnore bool
 }
 
 // settingsFor reads the namespace's label and annotation over the server's
@@ -83,7 +86,7 @@ type settings struct {
 // and say so in a warning, since the person creating the pod may not be the
 // one who can fix the namespace.
 func (h *Handler) settingsFor(ctx context.Context, namespace string) settings {
-	s := settings{mode: h.cfg.DefaultMode, sizeLimit: h.cfg.DefaultSizeLimit}
+	s := settings{mode: h.cfg.DefaultMode, sizeLimit: h.cfg.DefaultSizeLimit, allowIgnore: h.cfg.AllowPodIgnore}
 	if namespace == "" || h.cfg.Namespaces == nil {
 		return s
 	}
@@ -99,6 +102,7 @@ func (h *Handler) settingsFor(ctx context.Context, namespace string) settings {
 			s.warnings = append(s.warnings, fmt.Sprintf("volumeguard: namespace %q label %s=%q is not off, audit, mutate or enforce; using the default mode %s", namespace, LabelMode, v, s.mode))
 		}
 	}
+	s.allowIgnore = s.allowIgnore || ns.Labels[LabelAllowIgnore] == "true"
 	if v, ok := ns.Annotations[AnnotationSizeLimit]; ok {
 		s.sizeLimit = s.parseSizeLimit("namespace "+fmt.Sprintf("%q", namespace), v, s.sizeLimit)
 	}

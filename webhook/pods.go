@@ -48,7 +48,11 @@ func (h *Handler) pod(ctx context.Context, req admission.Request) admission.Resp
 		}
 	}
 
-	res := h.analyze(ctx, req.Namespace, spec)
+	exceptions, notHonoured := h.exceptions(s, req.Namespace, "pod", spec, pod.Annotations)
+	if notHonoured != "" {
+		o.warn(notHonoured)
+	}
+	res := h.analyze(ctx, req.Namespace, spec, exceptions...)
 	h.observe(ctx, s.mode, res)
 	var mutated *corev1.PodSpec
 	if s.mode == ModeMutate && !running {

@@ -25,6 +25,7 @@ type outcome struct {
 	findings []policy.Finding
 	omitted  int
 	errors   []*analysis.ImageError
+	ignored  []policy.Finding // dropped by exceptions (exceptions.go)
 }
 
 // denial is one reason to deny: a finding or an unreadable image.
@@ -45,6 +46,7 @@ func (h *Handler) judge(o *outcome, res analysis.Result, spec *corev1.PodSpec, l
 	o.findings = append(o.findings, res.Findings...)
 	o.omitted += res.FindingsOmitted
 	o.errors = append(o.errors, res.Errors...)
+	o.noteIgnored(res.Ignored)
 	switch {
 	case o.mode == ModeEnforce:
 		for _, f := range res.Findings {

@@ -52,7 +52,11 @@ func (h *Handler) workload(ctx context.Context, req admission.Request) admission
 		}
 		ts := s.withPodSizeLimit("pod template", ps.Annotations)
 		o.warn(ts.warnings[len(s.warnings):]...)
-		res := h.analyze(ctx, req.Namespace, ps.Spec)
+		exceptions, notHonoured := h.exceptions(s, req.Namespace, strings.ToLower(obj.Kind), ps.Spec, ps.ObjectAnnotations, ps.Annotations)
+		if notHonoured != "" {
+			o.warn(notHonoured)
+		}
+		res := h.analyze(ctx, req.Namespace, ps.Spec, exceptions...)
 		h.observe(ctx, s.mode, res)
 		var work *corev1.PodSpec
 		if s.mode == ModeMutate {

@@ -93,6 +93,7 @@ func (so *serveOptions) addFlags(fs *pflag.FlagSet) {
 		"on SIGTERM, how long to go on answering with /readyz failing before the admission listener closes: "+
 			"the time the Service's endpoints take to drop this replica (the manifests set 5s); 0: close at once")
 	so.registry.addFlags(fs)
+	so.exceptions.addFlags(fs)
 	so.managed.addFlags(fs)
 	so.audit.addFlags(fs)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/volumeguard/volumeguard/certs"
 	"github.com/volumeguard/volumeguard/imageinspect"
 	"github.com/volumeguard/volumeguard/internal/keychain"
+	"github.com/volumeguard/volumeguard/settings"
 	"github.com/volumeguard/volumeguard/webhook"
 )
 
@@ -61,9 +62,10 @@ type serveOptions struct {
 	namespaceConcurrency        int
 	shutdownDelay               time.Duration
 
-	registry registryOptions
-	managed  certOptions
-	audit    continuousAuditOptions
+	registry   registryOptions
+	managed    certOptions
+	audit      continuousAuditOptions
+	exceptions serveExceptions
 }
 
 func newServeOptions() *serveOptions {
@@ -81,6 +83,7 @@ func newServeOptions() *serveOptions {
 type validated struct {
 	mode              webhook.Mode
 	sizeLimit         resource.Quantity
+	settings          *settings.Settings // --config; nil: none
 	onRegistryError   webhook.RegistryErrorPolicy
 	certFile, keyFile string // --manage-certs' when it is set
 }
@@ -141,6 +144,9 @@ func (so *serveOptions) validate() (validated, error) {
 		errs = append(errs, fmt.Errorf("--shutdown-delay %s: want 0 to %s", so.shutdownDelay, maxShutdownDelay))
 	}
 	errs = append(errs, so.managed.validate(), so.audit.validate())
+	if v.settings, v.sizeLimit, err = so.exceptions.load(v.sizeLimit); err != nil {
+		errs = append(errs, err)
+	}
 	return v, errors.Join(errs...)
 }
 
@@ -192,6 +198,8 @@ func (so *serveOptions) config(logs io.Writer) (*webhook.Config, error) {
 			DefaultSizeLimit: v.sizeLimit,
 			OnRegistryError:  v.onRegistryError,
 			Metrics:          metrics,
+			Settings:         v.settings,
+			AllowPodIgnore:   so.exceptions.allowPodIgnore,
 		},
 		RESTConfig:  rest,
 		Logger:      logger,
