@@ -13,8 +13,8 @@ import (
 func TestPodIgnoreAnnotation(t *testing.T) {
 	startServer(t)
 	tests := []struct {
-		namespace   string
-		allow       bool
+		namespace    string
+		allow        bool
 		wantAdmitted bool
 	}{
 		{"vg-ignore-not-allowed", false, false},
