@@ -189,14 +189,14 @@ func (o *checkOptions) validate() (checkConfig, error) {
 const oneRun = 24 * time.Hour
 
 func (o *checkOptions) analyzer(cfg checkConfig, extra ...imageinspect.Option) (*analysis.Analyzer, error) {
-	// A one-shot run remembers an image that could not be read for the rest
-	// of the run: 40 pod specs naming an image on a registry that hangs cost
-	// one lookup, not 40.
 	cached, err := o.cache.inspectorOptions(os.Stderr)
 	if err != nil {
 		return nil, err
 	}
 	extra = append(cached, extra...)
+	// A one-shot run remembers an image that could not be read for the rest
+	// of the run: 40 pod specs naming an image on a registry that hangs cost
+	// one lookup, not 40.
 	inspector, err := o.registry.inspector(append([]imageinspect.Option{imageinspect.WithFailureTTL(oneRun)}, extra...)...)
 	if err != nil {
 		return nil, err

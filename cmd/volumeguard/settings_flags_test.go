@@ -54,3 +54,29 @@ func TestCheckSettingsFile(t *testing.T) {
 		})
 	}
 }
+
+func TestServeSettingsFile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "settings.yaml")
+	if err := os.WriteFile(p, []byte("defaultSizeLimit: 2Gi\nignore:\n- images: [zk*]\n  paths: [/logs]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name      string
+		args      []string
+		wantLimit string
+		wantAllow bool
+	}{
+		{"the file's size limit", []string{"--config", p}, "2Gi", false},
+		{"a flag beats the file", []string{"--config", p, "--default-size-limit", "3Gi", "--allow-pod-ignore"}, "3Gi", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, cfg := parseServe(t, tt.args...)
+			h := cfg.Handler
+			if h.DefaultSizeLimit.String() != tt.wantLimit || h.AllowPodIgnore != tt.wantAllow || len(h.Settings.IgnoredPaths("zk:1")) != 1 {
+				t.Errorf("size limit %s, allow %v, zk:1 ignores %v; want %s, %v, [/logs]",
+					h.DefaultSizeLimit.String(), h.AllowPodIgnore, h.Settings.IgnoredPaths("zk:1"), tt.wantLimit, tt.wantAllow)
+			}
+		})
+	}
+}
