@@ -8,6 +8,17 @@ type InspectOption func(*inspectOptions)
 type inspectOptions struct {
 	keychain authn.Keychain
 	tenant   string // ForTenant
+
+	contentBudget int64 // ContentBudget; 0: the Inspector's
+}
+
+// ContentBudget sets the compressed layer bytes this ScanContent may read,
+// instead of the Inspector's WithContentBudget; n < 1 keeps the
+// Inspector's.
+func ContentBudget(n int64) InspectOption {
+	return func(o *inspectOptions) {
+		o.contentBudget = n
+	}
 }
 
 // UsingKeychain reads this inspection with the credentials of kc (a pod's

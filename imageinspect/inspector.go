@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/volumeguard/volumeguard/imageinspect/internal/transport"
+	"github.com/volumeguard/volumeguard/imageinspect/volumecontent"
 	"github.com/volumeguard/volumeguard/internal/lru"
 )
 
@@ -53,6 +54,9 @@ type Inspector struct {
 	breakers   *keyed[*breaker]  // circuit breaker per registry host and tenant
 	tenants    *keyed[*slots]    // slots per tenant (ForTenant)
 	failures   lru.Cache[error]  // recent transient failures (WithFailureTTL)
+	// scanner reads layers for ScanContent; its cache of layer tables, by
+	// digest, is shared by every image and caller.
+	scanner *volumecontent.Scanner
 }
 
 // New returns an Inspector configured by opts, or what the options that
@@ -81,6 +85,7 @@ func New(opts ...Option) (*Inspector, error) {
 		breakers:   newBreakers(),
 		tenants:    newKeyed(maxIdleTenants, func() *slots { return newSlots(o.tenantConcurrency) }),
 		failures:   lru.New[error](maxRememberedFailures, maxRememberedFailureBytes, o.now),
+		scanner:    volumecontent.NewScanner(volumecontent.WithByteBudget(o.contentBudget)),
 	}, nil
 }
 

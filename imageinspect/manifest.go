@@ -17,6 +17,7 @@ type manifest struct {
 	digest    string
 	mediaType types.MediaType
 	config    v1.Descriptor   // image manifests
+	layers    layerList       // image manifests, base first: what ScanContent reads
 	entries   []v1.Descriptor // indexes
 	size      int64           // estimated bytes held, for the cache
 }
@@ -32,7 +33,7 @@ const maxIndexEntries = 1024
 // parseManifest decodes raw, whose media type the registry gave as
 // contentType, refusing anything that is not a current image manifest or
 // index. Only what is kept is decoded: an image manifest's layers are
-// skipped, an index's entries counted before they are built.
+// counted before they are built, an index's entries too.
 func parseManifest(raw []byte, contentType, digest string) (*manifest, error) {
 	if t := bytes.TrimSpace(raw); len(t) == 0 || string(t) == "null" {
 		// Valid JSON, and an empty manifest to encoding/json.
@@ -52,9 +53,10 @@ func parseManifest(raw []byte, contentType, digest string) (*manifest, error) {
 		}
 		m.entries = idx.Manifests.entries
 	case types.DockerManifestSchema2, types.OCIManifestSchema1:
-		var mf struct {
+		mf := struct {
 			Config v1.Descriptor `json:"config"`
-		}
+			Layers layerList     `json:"layers"`
+		}{Layers: layerList{limit: maxLayers}}
 		if err := json.Unmarshal(raw, &mf); err != nil {
 			return nil, fmt.Errorf("parsing manifest: %w", err)
 		}
@@ -65,7 +67,7 @@ func parseManifest(raw []byte, contentType, digest string) (*manifest, error) {
 		if mf.Config.Digest.Algorithm == "" {
 			return nil, errors.New("parsing manifest: it names no config digest")
 		}
-		m.config = mf.Config
+		m.config, m.layers = mf.Config, mf.Layers
 	default:
 		return nil, &unsupportedMediaTypeError{mediaType: string(mt)}
 	}
@@ -88,6 +90,27 @@ func (l *entryList) UnmarshalJSON(raw []byte) error {
 		return &limitError{fmt.Sprintf("index lists %d entries, over the limit of %d", n, l.limit)}
 	}
 	return json.Unmarshal(raw, &l.entries)
+}
+
+// maxLayers bounds the layer descriptors kept per image manifest. Real
+// images have some dozens (overlayfs mounts at most ~500 lower layers); a
+// manifest listing more is still inspected, and its content is Unknown.
+const maxLayers = 512
+
+// layerList decodes an image manifest's layers, keeping none when there are
+// more than limit: they stay counted in over.
+type layerList struct {
+	limit int
+	descs []v1.Descriptor
+	over  int // how many the manifest lists, when over limit
+}
+
+func (l *layerList) UnmarshalJSON(raw []byte) error {
+	if n := countElements(raw); n > l.limit {
+		l.over = n
+		return nil
+	}
+	return json.Unmarshal(raw, &l.descs)
 }
 
 // knownManifestTypes are the manifest media types a registry may answer.

@@ -25,6 +25,7 @@ const (
 	RequestManifest     = transport.RequestManifest     // GET of a manifest or index
 	RequestManifestHead = transport.RequestManifestHead // HEAD revalidating a tag
 	RequestConfig       = transport.RequestConfig       // GET of a config blob (and its redirects)
+	RequestLayer        = transport.RequestLayer        // streamed GET of a layer blob (ScanContent)
 	RequestOther        = transport.RequestOther        // pings and token requests
 )
 
@@ -49,6 +50,15 @@ type Metrics struct {
 	// Circuit is called when a host's circuit breaker opens or closes, and
 	// for each request it fails fast.
 	Circuit func(event CircuitEvent)
+	// ContentScanned is called once per ScanContent that got to the
+	// layers, with what it read and how many paths it left Unknown.
+	ContentScanned func(scan ContentScan)
+}
+
+func (m *Metrics) contentScanned(s ContentScan) {
+	if m.ContentScanned != nil {
+		m.ContentScanned(s)
+	}
 }
 
 func (m *Metrics) cacheLookup(kind CacheKind, hit bool) {
@@ -78,6 +88,9 @@ type Stats struct {
 	CircuitOpens    int64 // times a host's circuit opened (a failed probe reopens it)
 	CircuitRefusals int64 // requests failed fast by an open circuit
 	FailureHits     int64 // lookups answered with a remembered failure (WithFailureTTL)
+	ContentScans    int64 // ScanContent calls that got to the layers
+	LayerFetches    int64 // layer blob GETs started (ScanContent)
+	LayerBytes      int64 // compressed layer bytes streamed (ScanContent)
 }
 
 type counters struct {
@@ -87,6 +100,7 @@ type counters struct {
 	hostWaits, tenantWaits                        atomic.Int64
 	hostFailures, circuitOpens, circuitRefusals   atomic.Int64
 	failureHits                                   atomic.Int64
+	contentScans, layerFetches, layerBytes        atomic.Int64
 }
 
 func (c *counters) snapshot() Stats {
@@ -104,5 +118,8 @@ func (c *counters) snapshot() Stats {
 		CircuitOpens:    c.circuitOpens.Load(),
 		CircuitRefusals: c.circuitRefusals.Load(),
 		FailureHits:     c.failureHits.Load(),
+		ContentScans:    c.contentScans.Load(),
+		LayerFetches:    c.layerFetches.Load(),
+		LayerBytes:      c.layerBytes.Load(),
 	}
 }

@@ -112,6 +112,8 @@ type options struct {
 
 	persistent PersistentStore // nil: nothing outlives the Inspector
 	offline    bool            // answer from persistent alone
+
+	contentBudget int64 // compressed layer bytes per ScanContent
 }
 
 // makeOptions applies opts over the defaults, and returns what every
@@ -138,6 +140,7 @@ func makeOptions(opts ...Option) (*options, error) {
 		hostConcurrency:   defaultHostConcurrency,
 		tenantConcurrency: defaultTenantConcurrency,
 		breaker:           defaultBreaker,
+		contentBudget:     defaultContentBudget,
 	}
 	var errs []error
 	for _, opt := range opts {

@@ -143,3 +143,18 @@ func TestScanStopsFollowingLinksInALoop(t *testing.T) {
 		t.Errorf("Scan = %+v, want Unknown: a loop", got)
 	}
 }
+
+// A per-scan budget overrides the Scanner's for that scan alone, while the
+// cache stays shared: the small scan is Unknown, the next one with the
+// Scanner's budget reads the layer.
+func TestScanBudgetAppliesToOneScan(t *testing.T) {
+	l := layer(t, dir("data/", 0o755, 0, 0), file("data/a", 4096))
+	s := NewScanner()
+	got, _ := s.Scan(context.Background(), layers(l), []string{"/data"}, WithScanBudget(10))
+	if got[0].State != Unknown || !errors.Is(got[0].Err, ErrBudgetExhausted) {
+		t.Fatalf("Scan with a 10-byte budget = %+v, want Unknown for the budget", got[0])
+	}
+	if got := scanOne(t, s, layers(l), "/data"); got.State != Populated {
+		t.Errorf("Scan with the Scanner's budget = %+v, want Populated", got)
+	}
+}

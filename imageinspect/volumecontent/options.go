@@ -115,3 +115,18 @@ func WithMaxEntries(n int) Option {
 		}
 	}
 }
+
+// ScanOption configures one Scan.
+type ScanOption func(budget *int64)
+
+// WithScanBudget sets the compressed bytes this Scan may read, instead of
+// the Scanner's WithByteBudget; n < 1 keeps the Scanner's. A caller with
+// images of different sizes (a per-image flag) sets it per scan while the
+// cache of layer tables stays shared.
+func WithScanBudget(n int64) ScanOption {
+	return func(budget *int64) {
+		if n > 0 {
+			*budget = n
+		}
+	}
+}

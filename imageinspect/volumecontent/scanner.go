@@ -47,9 +47,13 @@ func (s *Scanner) CacheUsage() (layers int, bytes int64) { return s.cache.Usage(
 // a relative one is taken from the root, as containerd does. The answers
 // come in the order of paths. Nothing fails outright: a path the layers
 // could not decide (budget, ctx, unreadable or hostile layer) is Unknown,
-// with the reason.
-func (s *Scanner) Scan(ctx context.Context, layers []Layer, paths []string) ([]Content, Stats) {
-	m := &meter{maxBytes: s.opts.byteBudget, maxTarBytes: s.opts.maxTarBytes}
+// with the reason. opts apply to this scan alone (WithScanBudget).
+func (s *Scanner) Scan(ctx context.Context, layers []Layer, paths []string, opts ...ScanOption) ([]Content, Stats) {
+	budget := s.opts.byteBudget
+	for _, opt := range opts {
+		opt(&budget)
+	}
+	m := &meter{maxBytes: budget, maxTarBytes: s.opts.maxTarBytes}
 	out := make([]Content, len(paths))
 	type job struct {
 		i          int

@@ -12,6 +12,7 @@ const (
 	RequestManifest     RequestKind = "manifest"      // GET of a manifest or index
 	RequestManifestHead RequestKind = "manifest_head" // HEAD revalidating a tag
 	RequestConfig       RequestKind = "config"        // GET of a config blob (and its redirects)
+	RequestLayer        RequestKind = "layer"         // streamed GET of a layer blob (and its redirects)
 	RequestOther        RequestKind = "other"         // pings and token requests
 )
 
@@ -43,6 +44,8 @@ func requestKind(req *http.Request) RequestKind {
 		return RequestManifestHead
 	case strings.Contains(p, "/manifests/"):
 		return RequestManifest
+	case strings.Contains(p, "/blobs/") && isStreamed(req):
+		return RequestLayer
 	case strings.Contains(p, "/blobs/"):
 		return RequestConfig
 	}

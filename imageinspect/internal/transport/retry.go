@@ -87,6 +87,9 @@ func (t *retryTransport) once(req *http.Request) (*http.Response, error) {
 	}
 	limit, what := t.caps.of(req)
 	ok := resp.StatusCode >= 200 && resp.StatusCode < 300
+	if ok && isStreamed(req) {
+		return resp, nil // the caller bounds and verifies what it reads
+	}
 	if !ok {
 		limit = maxErrorBody // registry error documents; longer ones are cut, not refused
 	}
