@@ -65,8 +65,9 @@ type Result struct {
 type Analyzer struct {
 	inspector       Inspector
 	defaultPlatform *imageinspect.Platform
-	perAnalysis     int           // distinct images one analysis looks up at once
-	lookupTimeout   time.Duration // 0: the caller's context alone
+	perAnalysis     int            // distinct images one analysis looks up at once
+	lookupTimeout   time.Duration  // 0: the caller's context alone
+	scanner         ContentScanner // nil: content is not scanned
 }
 
 // Option configures an Analyzer.
@@ -119,8 +120,9 @@ func (a *Analyzer) Analyze(ctx context.Context, spec *corev1.PodSpec, opts ...An
 	containers := policy.Containers(spec)
 
 	type lookup struct {
-		facts policy.ImageFacts
-		err   error
+		facts   policy.ImageFacts
+		digests []string // manifest digest of each of facts.Platforms
+		err     error
 	}
 	lookups := map[string]*lookup{}
 	var images []string
@@ -142,7 +144,7 @@ func (a *Analyzer) Analyze(ctx context.Context, spec *corev1.PodSpec, opts ...An
 				l.err = fmt.Errorf("inspecting image %q: %w", images[k], err)
 				continue
 			}
-			l.facts, l.err = a.inspect(ctx, images[k], platform, o.inspect)
+			l.facts, l.digests, l.err = a.inspect(ctx, images[k], platform, o.inspect)
 		}
 	}
 	var wg sync.WaitGroup
@@ -153,6 +155,7 @@ func (a *Analyzer) Analyze(ctx context.Context, spec *corev1.PodSpec, opts ...An
 	wg.Wait()
 
 	res := Result{Images: map[string]policy.ImageFacts{}}
+	digests := map[string][]string{}
 	for _, c := range containers {
 		if c.Image == "" {
 			res.Errors = append(res.Errors, &ImageError{c.Name, c.Type, c.Image, errors.New("the container names no image")})
@@ -163,12 +166,19 @@ func (a *Analyzer) Analyze(ctx context.Context, spec *corev1.PodSpec, opts ...An
 			continue
 		}
 		res.Images[c.Image] = lookups[c.Image].facts
+		digests[c.Image] = lookups[c.Image].digests
 	}
 	limit := -1
 	if o.maxFindings > 0 {
 		limit = o.maxFindings
 	}
 	res.Findings, res.FindingsOmitted = policy.FindingsUpTo(spec, res.Images, limit, o.policy...)
+	if a.scanner != nil && len(res.Findings) > 0 {
+		// Findings first, so that only the images and paths no mount
+		// covers are scanned; then again, to carry what the scan found.
+		a.scanContent(ctx, res.Findings, res.Images, digests, o.inspect)
+		res.Findings, res.FindingsOmitted = policy.FindingsUpTo(spec, res.Images, limit, o.policy...)
+	}
 	res.Ignored = policy.IgnoredFindings(spec, res.Images, o.policy...)
 	return res
 }
@@ -192,7 +202,7 @@ func (a *Analyzer) platformFor(spec *corev1.PodSpec) *imageinspect.Platform {
 	return nil
 }
 
-func (a *Analyzer) inspect(ctx context.Context, image string, platform *imageinspect.Platform, opts []imageinspect.InspectOption) (policy.ImageFacts, error) {
+func (a *Analyzer) inspect(ctx context.Context, image string, platform *imageinspect.Platform, opts []imageinspect.InspectOption) (policy.ImageFacts, []string, error) {
 	if a.lookupTimeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, a.lookupTimeout)
@@ -200,9 +210,13 @@ func (a *Analyzer) inspect(ctx context.Context, image string, platform *imageins
 	}
 	img, err := a.inspector.Inspect(ctx, image, platform, opts...)
 	if err != nil {
-		return policy.ImageFacts{}, err
+		return policy.ImageFacts{}, nil, err
 	}
-	return Facts(img), nil
+	digests := make([]string, len(img.Platforms))
+	for k, p := range img.Platforms {
+		digests[k] = p.ManifestDigest
+	}
+	return Facts(img), digests, nil
 }
 
 // Facts converts what the registry said into what policy reads.

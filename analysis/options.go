@@ -53,8 +53,10 @@ func MaxFindings(n int) AnalyzeOption {
 	return func(o *analyzeOptions) { o.maxFindings = max(n, 0) }
 }
 
-// WithPolicy judges this analysis with opts (the ignore options of an
-// exception: policy.WithIgnoredPaths, policy.WithIgnoredImagePaths).
+// WithPolicy judges this analysis with opts: the namespace's policy
+// options, so that the init containers a copy mutation added (from a
+// trusted copier image) are not judged as the pod's own, and the ignore
+// options of an exception (policy.WithIgnoredPaths, WithIgnoredImagePaths).
 func WithPolicy(opts ...policy.Option) AnalyzeOption {
 	return func(o *analyzeOptions) { o.policy = append(o.policy, opts...) }
 }
