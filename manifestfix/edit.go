@@ -58,6 +58,13 @@ func (f *fileFixer) object(o workload.Object, results []analysis.Result) {
 			f.notes = append(f.notes, fmt.Sprintf("%s: %s: %s", where(o.File, ps.Position), describe(obj), note))
 		}
 		m := policy.Mutate(ps.Spec.DeepCopy(), res.Findings, limit)
+		// A path the image ships files under (or whose content is not
+		// known) is left as it is: an emptyDir would start empty and hide
+		// them. The note says what it holds and how to cover it.
+		for _, sk := range m.Skipped {
+			f.notes = append(f.notes, fmt.Sprintf("%s: %s: %s %q: left VOLUME %s as it is: %s", where(o.File, ps.Position), describe(obj),
+				sk.Finding.ContainerType, sk.Finding.Container, policy.QuotePath(sk.Finding.Path), sk.Reason))
+		}
 		for _, u := range m.Unfixable {
 			at := ps.ImagePosition(u.Finding.ContainerType, u.Finding.Container)
 			f.file.Unfixable = append(f.file.Unfixable, Unfixable{Object: obj, At: at, Unfixable: u})

@@ -115,6 +115,9 @@ terminated (SIGTERM), without a report.`,
 			for _, note := range r.Notes {
 				fmt.Fprintln(s.err, "note:", note)
 			}
+			if note := cfg.contentNote(); note != "" && len(r.Findings) > 0 {
+				fmt.Fprintln(s.err, "note:", note)
+			}
 			out := audit.NewTextWriter(s.out, cfg.sizeLimit)
 			if o.analysis.output == "json" {
 				out = audit.NewJSONWriter(s.out)

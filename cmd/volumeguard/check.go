@@ -31,6 +31,8 @@ type checkOptions struct {
 	sizeLimit     string
 	timeout       time.Duration
 	lookupTimeout time.Duration
+	scanContent   bool
+	contentBudget string
 	cache         cacheOptions
 	config        settingsOptions
 	sizeLimitFlag *pflag.Flag // to know whether --size-limit beats the file's
@@ -97,6 +99,9 @@ Exit codes:
 			for _, note := range summary.Notes {
 				fmt.Fprintln(s.err, "note:", note)
 			}
+			if note := cfg.contentNote(); note != "" && summary.Findings > 0 {
+				fmt.Fprintln(s.err, "note:", note)
+			}
 			if err != nil {
 				return fmt.Errorf("writing report: %w", err)
 			}
@@ -129,6 +134,13 @@ func (o *checkOptions) addFlags(fs *pflag.FlagSet) {
 	// answers costs one minute per image, not the whole --timeout.
 	fs.DurationVar(&o.lookupTimeout, "lookup-timeout", time.Minute,
 		"bound one image lookup (its manifests and configs, retries included); 0: no limit")
+	fs.BoolVar(&o.scanContent, "scan-content", true,
+		"read what each image ships under its uncovered VOLUME paths from its layers' tar headers (streamed, not stored), so that findings say it (\"content\") and fixes do not hide it; false: configs only")
+	// 1 GiB reads the large applications that ship content under their
+	// VOLUMEs (sonarqube, neo4j, nexus3) whole; a multi-GiB image is
+	// answered "unknown" rather than holding the run.
+	fs.StringVar(&o.contentBudget, "content-budget", "1Gi",
+		"compressed layer bytes read per image by --scan-content (a quantity: 1073741824, 512Mi, 1Gi); past it, content is \"unknown\"")
 	o.registry.addFlags(fs)
 	o.cache.addFlags(fs)
 	o.config.discover = true
@@ -139,6 +151,17 @@ type checkConfig struct {
 	analyzerOptions []analysis.Option
 	sizeLimit       resource.Quantity
 	settings        *settings.Settings // nil: no settings file
+	contentBudget   int64              // 0: content is not scanned
+}
+
+// contentNote says, for the report's notes, that content was scanned and
+// within which budget; "" when it was not.
+func (c checkConfig) contentNote() string {
+	if c.contentBudget == 0 {
+		return ""
+	}
+	return fmt.Sprintf("what images ship under uncovered VOLUME paths was read from their layers (--scan-content), at most %s per image (--content-budget); past it, content is \"unknown\"",
+		resource.NewQuantity(c.contentBudget, resource.BinarySI))
 }
 
 // validate checks the flags check and audit share and reports all problems
@@ -180,6 +203,17 @@ func (o *checkOptions) validate() (checkConfig, error) {
 	if q := cfg.settings.DefaultSizeLimitOr(nil); q != nil && (o.sizeLimitFlag == nil || !o.sizeLimitFlag.Changed) {
 		cfg.sizeLimit = *q // flags override the file
 	}
+	if o.scanContent {
+		budget, err := resource.ParseQuantity(o.contentBudget)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("--content-budget %q: %w", o.contentBudget, err))
+		case budget.Value() <= 0:
+			errs = append(errs, fmt.Errorf("--content-budget must be more than 0, not %q", o.contentBudget))
+		default:
+			cfg.contentBudget = budget.Value()
+		}
+	}
 	return cfg, errors.Join(errs...)
 }
 
@@ -197,10 +231,17 @@ func (o *checkOptions) analyzer(cfg checkConfig, extra ...imageinspect.Option) (
 	// A one-shot run remembers an image that could not be read for the rest
 	// of the run: 40 pod specs naming an image on a registry that hangs cost
 	// one lookup, not 40.
-	inspector, err := o.registry.inspector(append([]imageinspect.Option{imageinspect.WithFailureTTL(oneRun)}, extra...)...)
+	inspectorOpts := []imageinspect.Option{imageinspect.WithFailureTTL(oneRun)}
+	if cfg.contentBudget > 0 {
+		inspectorOpts = append(inspectorOpts, imageinspect.WithContentBudget(cfg.contentBudget))
+	}
+	inspector, err := o.registry.inspector(append(inspectorOpts, extra...)...)
 	if err != nil {
 		return nil, err
 	}
 	opts := append([]analysis.Option{analysis.WithLookupTimeout(o.lookupTimeout)}, cfg.analyzerOptions...)
+	if cfg.contentBudget > 0 {
+		opts = append(opts, analysis.WithContentScanner(inspector))
+	}
 	return analysis.New(inspector, opts...), nil
 }

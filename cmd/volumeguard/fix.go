@@ -47,6 +47,11 @@ shared through a YAML anchor, a merge key). A document that cannot be read
 is left as it is and reported; the others are still fixed. Findings no
 mount can cover (a relative VOLUME, ephemeral containers) are reported.
 
+With --scan-content (the default), a path the image ships files under, or
+whose content could not be read, is left as it is, with a note: an emptyDir
+starts empty and would hide them. Mount a volume holding them there, or let
+the webhook copy them (volumeguard.io/populated-volumes=copy).
+
 Exit codes:
   0  every finding a mount can cover is covered (or there was none)
   1  some are left to a person: the YAML to add is printed

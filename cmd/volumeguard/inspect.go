@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/api/resource"
 
+	"github.com/volumeguard/volumeguard/analysis"
 	"github.com/volumeguard/volumeguard/imageinspect"
 	"github.com/volumeguard/volumeguard/policy"
 )
@@ -19,6 +21,10 @@ type inspectOptions struct {
 	platform string
 	timeout  time.Duration
 	cache    cacheOptions
+	// scanContent and contentBudget: as check's --scan-content and
+	// --content-budget.
+	scanContent   bool
+	contentBudget string
 }
 
 // inspectedPlatform and inspected are the `inspect -o json` document.
@@ -27,6 +33,9 @@ type inspectedPlatform struct {
 	ManifestDigest string   `json:"manifestDigest"`
 	ConfigDigest   string   `json:"configDigest"`
 	Volumes        []string `json:"volumes"`
+	// Content is what the platform image ships at each VOLUME path, by
+	// path as declared (--scan-content).
+	Content map[string]policy.Content `json:"content,omitempty"`
 }
 
 type inspected struct {
@@ -78,7 +87,15 @@ terminated (SIGTERM).`,
 			if err != nil {
 				return err
 			}
-			inspector, err := o.registry.inspector(cached...)
+			extra := cached
+			if o.scanContent {
+				budget, err := resource.ParseQuantity(o.contentBudget)
+				if err != nil || budget.Value() <= 0 {
+					return fmt.Errorf("--content-budget must be a quantity more than 0, not %q", o.contentBudget)
+				}
+				extra = append(extra, imageinspect.WithContentBudget(budget.Value()))
+			}
+			inspector, err := o.registry.inspector(extra...)
 			if err != nil {
 				return err
 			}
@@ -88,10 +105,14 @@ terminated (SIGTERM).`,
 			}
 			out := inspected{Image: args[0], Reference: img.Reference, Digest: img.Digest, MediaType: img.MediaType, Platforms: []inspectedPlatform{}}
 			for _, p := range img.Platforms {
-				out.Platforms = append(out.Platforms, inspectedPlatform{
+				ip := inspectedPlatform{
 					Platform: p.Platform.String(), ManifestDigest: p.ManifestDigest,
 					ConfigDigest: p.ConfigDigest, Volumes: append([]string{}, p.Volumes...),
-				})
+				}
+				if o.scanContent && len(p.Volumes) > 0 {
+					ip.Content = scanPlatform(ctx, inspector, img.Reference, p)
+				}
+				out.Platforms = append(out.Platforms, ip)
 			}
 			if o.output == "json" {
 				enc := json.NewEncoder(s.out)
@@ -106,6 +127,8 @@ terminated (SIGTERM).`,
 	// One lookup: two minutes leave a slow registry its retries and still
 	// end a script stuck on one that never answers.
 	cmd.Flags().DurationVar(&o.timeout, "timeout", 2*time.Minute, "bound the lookup, retries included; 0: no limit")
+	cmd.Flags().BoolVar(&o.scanContent, "scan-content", true, "read what each platform image ships under its VOLUME paths from its layers' tar headers; false: configs only")
+	cmd.Flags().StringVar(&o.contentBudget, "content-budget", "1Gi", "compressed layer bytes read per platform image by --scan-content; past it, content is \"unknown\"")
 	o.registry.addFlags(cmd.Flags())
 	o.cache.addFlags(cmd.Flags())
 	return cmd
@@ -126,7 +149,42 @@ func writeInspectText(s streams, img inspected) error {
 			volumes = strings.Join(quoted, " ")
 		}
 		fmt.Fprintf(&b, "%-16s %s\n", policy.QuotePath(p.Platform), volumes)
+		for _, v := range p.Volumes {
+			if c, ok := p.Content[v]; ok {
+				fmt.Fprintf(&b, "  %s: %s\n", policy.QuotePath(v), contentLine(c))
+			}
+		}
 	}
 	_, err := fmt.Fprint(s.out, b.String())
 	return err
+}
+
+// scanPlatform reads what p's image ships at each of its VOLUME paths; a
+// manifest that cannot be read makes them all unknown, with the reason.
+func scanPlatform(ctx context.Context, in *imageinspect.Inspector, ref string, p imageinspect.PlatformVolumes) map[string]policy.Content {
+	out := make(map[string]policy.Content, len(p.Volumes))
+	got, err := in.ScanContent(ctx, ref, p.ManifestDigest, p.Volumes)
+	for k, v := range p.Volumes {
+		switch {
+		case err != nil:
+			out[v] = policy.Content{State: policy.ContentUnknown, Reason: err.Error()}
+		case k < len(got):
+			out[v] = analysis.ContentOf(got[k])
+		}
+	}
+	return out
+}
+
+// contentLine is what the image ships at a path, in words, with the owner
+// and mode of the directory when it exists.
+func contentLine(c policy.Content) string {
+	switch {
+	case c.State == policy.ContentUnknown && c.Reason != "":
+		return "not known (" + c.Reason + ")"
+	case c.State == policy.ContentUnknown:
+		return "not known"
+	case c.State == policy.ContentPopulated && !c.NotDirectory():
+		return fmt.Sprintf("%s (directory %s, owner %d:%d)", c.Summary(), c.OctalMode(), c.UID, c.GID)
+	}
+	return c.Summary()
 }

@@ -39,6 +39,13 @@ type Finding struct {
 	Relative bool `json:"relative,omitempty"`
 	// Platforms lists the platforms that declare the path when not all do.
 	Platforms []string `json:"platforms,omitempty"`
+	// Content is what the image ships at the path (state, entries, bytes,
+	// uid, gid, mode), when the run scanned it.
+	Content *policy.Content `json:"content,omitempty"`
+	// NearMounts are mounts of the same container strictly inside or above
+	// the path: they miss it, and the data outside them goes to the
+	// anonymous volume.
+	NearMounts []string `json:"nearMounts,omitempty"`
 
 	// source is what the fields say, for the words and the fix of writers.
 	source policy.Finding
@@ -49,6 +56,7 @@ func NewFinding(f policy.Finding) Finding {
 	out := Finding{
 		Container: f.Container, ContainerType: string(f.ContainerType),
 		Image: f.Image, Digest: f.Digest, Path: f.Path, Relative: f.Relative,
+		Content: f.Content, NearMounts: f.NearMounts,
 		source: f,
 	}
 	for _, p := range f.Platforms {

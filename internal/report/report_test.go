@@ -181,3 +181,43 @@ func TestWriteContainer(t *testing.T) {
 		})
 	}
 }
+
+func TestFindingCarriesContentAndNearMounts(t *testing.T) {
+	pg := policy.Finding{Container: "db", ContainerType: policy.Container, Image: "postgres:18", Path: "/var/lib/postgresql",
+		Content:    &policy.Content{State: policy.ContentPopulated, Entries: 3, Bytes: 1126, UID: 999, GID: 999, Mode: 0o750},
+		NearMounts: []string{"/var/lib/postgresql/data"}}
+	tests := []struct {
+		name     string
+		finding  policy.Finding
+		wantJSON string // in the row's JSON
+		wantText []string
+	}{
+		{name: "populated near miss", finding: pg,
+			wantJSON: `"content":{"state":"populated","entries":3,"bytes":1126,"uid":999,"gid":999,"mode":"0750"},"nearMounts":["/var/lib/postgresql/data"]`,
+			wantText: []string{"the image ships 3 files, 1.1 KiB there", "goes to an anonymous volume", "mount at /var/lib/postgresql itself", "would hide"}},
+		{name: "unknown", finding: policy.Finding{Container: "c", ContainerType: policy.Container, Image: "i", Path: "/d",
+			Content: &policy.Content{State: policy.ContentUnknown, Reason: "byte budget exhausted"}},
+			wantJSON: `"content":{"state":"unknown","entries":0,"bytes":0,"reason":"byte budget exhausted"}`,
+			wantText: []string{"not known (byte budget exhausted)"}},
+		{name: "not scanned: no content field", finding: policy.Finding{Container: "c", ContainerType: policy.Container, Image: "i", Path: "/d"},
+			wantJSON: `"path":"/d"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			raw, err := json.Marshal(NewFinding(tt.finding))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(raw), tt.wantJSON) {
+				t.Errorf("JSON %s, want it to hold %s", raw, tt.wantJSON)
+			}
+			var b bytes.Buffer
+			WriteContainer(&b, Container{Findings: []Finding{NewFinding(tt.finding)}, FixIn: "pod spec", SizeLimit: resource.MustParse("1Gi")})
+			for _, w := range tt.wantText {
+				if !strings.Contains(b.String(), w) {
+					t.Errorf("text %q, want it to say %q", b.String(), w)
+				}
+			}
+		})
+	}
+}

@@ -42,8 +42,13 @@ func WriteContainer(w io.Writer, c Container) {
 		if i < len(c.PathWhere) && c.PathWhere[i] != "" {
 			pathWhere = " (" + c.PathWhere[i] + ")"
 		}
-		fmt.Fprintf(w, "    VOLUME %s: %s%s\n", policy.QuotePath(f.Path), f.source.UncoveredReason(), pathWhere)
-		if !f.source.Fixable() {
+		fmt.Fprintf(w, "    VOLUME %s: %s%s%s\n", policy.QuotePath(f.Path), f.source.UncoveredReason(), contentWords(f.Content), pathWhere)
+		if near := f.source.NearMiss(); near != "" {
+			fmt.Fprintf(w, "      near miss: %s\n", near)
+		}
+		if !f.source.Fixable() || f.source.Hides() != "" || len(f.NearMounts) > 0 {
+			// Said for this path alone: a plain emptyDir would hide what
+			// the image ships, or the mount belongs at the path itself.
 			fmt.Fprintf(w, "      fix: %s\n", f.source.Fix(c.SizeLimit))
 			continue
 		}
@@ -53,6 +58,22 @@ func WriteContainer(w io.Writer, c Container) {
 		fmt.Fprintf(w, "    fix: cover each path with an emptyDir that has a sizeLimit, in the %s:\n", c.FixIn)
 		fmt.Fprint(w, policy.Indent(policy.FixYAML(fixable, c.SizeLimit), "      "))
 	}
+}
+
+// contentWords says what the image ships at the path, when it was scanned:
+// "; the image ships 3 files, 1.1 KiB there".
+func contentWords(c *policy.Content) string {
+	switch {
+	case c == nil:
+		return ""
+	case c.State == policy.ContentUnknown && c.Reason != "":
+		return "; what the image ships there is not known (" + c.Reason + ")"
+	case c.State == policy.ContentUnknown:
+		return "; what the image ships there is not known"
+	case c.State == policy.ContentAbsent:
+		return "; the image ships nothing there"
+	}
+	return "; the image " + c.Summary() + " there"
 }
 
 // Plural is "1 finding", "2 findings".
