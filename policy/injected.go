@@ -152,3 +152,16 @@ func plainContainer(c *corev1.Container) bool {
 func plainMount(m corev1.VolumeMount) bool {
 	return m.SubPath == "" && m.SubPathExpr == "" && m.MountPropagation == nil
 }
+
+// NamedAsInjected reports whether an init container of spec bears a name
+// that the copy mutation gives its init containers. A caller that decoded
+// only part of a pod (the webhook) must then decode it whole: whether they
+// are volumeguard's own depends on their every field (injectedInitContainers).
+func NamedAsInjected(spec *corev1.PodSpec) bool {
+	for _, c := range spec.InitContainers {
+		if strings.HasPrefix(c.Name, installPrefix) || strings.HasPrefix(c.Name, copyPrefix) {
+			return true
+		}
+	}
+	return false
+}

@@ -10,7 +10,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/volumeguard/volumeguard/analysis"
-	"github.com/volumeguard/volumeguard/policy"
 	"github.com/volumeguard/volumeguard/pullsecrets"
 )
 
@@ -22,9 +21,9 @@ var _ analysis.KeychainSource = (*pullsecrets.Source)(nil)
 // Every lookup counts against its namespace's share of registry work
 // (analysis.ForTenant): one namespace's slow registry or flood of new images
 // waits in its own queue, never in front of another namespace's pods.
-func (h *Handler) analyze(ctx context.Context, namespace string, spec *corev1.PodSpec, exceptions ...policy.Option) analysis.Result {
-	res := h.cfg.Analyzer.AnalyzePod(ctx, namespace, spec, h.cfg.Keychains, analysis.ForTenant(namespace), analysis.MaxFindings(maxFindingsPerPod),
-		analysis.WithPolicy(exceptions...))
+func (h *Handler) analyze(ctx context.Context, namespace string, spec *corev1.PodSpec, opts ...analysis.AnalyzeOption) analysis.Result {
+	opts = append([]analysis.AnalyzeOption{analysis.ForTenant(namespace), analysis.MaxFindings(maxFindingsPerPod)}, opts...)
+	res := h.cfg.Analyzer.AnalyzePod(ctx, namespace, spec, h.cfg.Keychains, opts...)
 	if res.CredentialsErr != nil {
 		// The error names secrets by namespace/name only. The images the
 		// webhook's own credentials could not read are reported as

@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/volumeguard/volumeguard/analysis"
+	"github.com/volumeguard/volumeguard/policy"
 	settingsfile "github.com/volumeguard/volumeguard/settings"
 )
 
@@ -54,6 +55,18 @@ type HandlerConfig struct {
 	// AllowPodIgnore honours pods' volumeguard.io/ignore annotations in
 	// every namespace, not only those labelled LabelAllowIgnore=true.
 	AllowPodIgnore bool
+	// Populated is mode mutate's answer for a path the image ships files
+	// under (--populated-volumes; "": skip); namespaces and pods may
+	// override it (AnnotationPopulatedVolumes). PopulatedUnknown is the
+	// answer while the content is not known (--populated-unknown; "":
+	// skip). CopierImage is volumeguard's own image, which copy's init
+	// container installs the copier from (--copier-image); earlier ones
+	// are KnownCopierImages. Content is only known when the Analyzer scans
+	// it (analysis.WithContentScanner, ContentScans).
+	Populated         policy.PopulatedPolicy
+	PopulatedUnknown  policy.UnknownPolicy
+	CopierImage       string
+	KnownCopierImages []string
 }
 
 // Handler answers the admission requests of one endpoint. Handle is pure:
@@ -76,6 +89,12 @@ func NewHandler(cfg HandlerConfig, e Endpoint) *Handler {
 	}
 	if cfg.OnRegistryError == "" {
 		cfg.OnRegistryError = AllowOnRegistryError
+	}
+	if cfg.Populated == "" {
+		cfg.Populated = policy.PopulatedSkip
+	}
+	if cfg.PopulatedUnknown == "" {
+		cfg.PopulatedUnknown = policy.UnknownSkip
 	}
 	return &Handler{cfg: cfg, endpoint: e}
 }

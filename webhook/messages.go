@@ -78,7 +78,20 @@ func (s subject) wouldCreate(f policy.Finding, hint string) string {
 // added is the warning for an emptyDir that /mutate added to the pod.
 func (s subject) added(a policy.Added, limit resource.Quantity) string {
 	return "volumeguard: added emptyDir " + strconv.Quote(a.VolumeName) + " (sizeLimit " + limit.String() + ") at " +
-		policy.QuotePath(a.MountPath) + " to " + container(a.Finding) + ", which declares VOLUME " + policy.QuotePath(a.Finding.Path)
+		policy.QuotePath(a.MountPath) + " to " + container(a.Finding) + ", which declares VOLUME " + policy.QuotePath(a.Finding.Path) +
+		nearMissNote(a.Finding)
+}
+
+// nearMissNote is what a warning about an added emptyDir adds for a near
+// miss: the emptyDir bounds the disk, but what the container writes
+// outside its own mount is lost with the pod as it would have been with
+// the anonymous volume.
+func nearMissNote(f policy.Finding) string {
+	near := f.NearMiss()
+	if near == "" {
+		return ""
+	}
+	return "; " + near + "; the emptyDir bounds the disk but does not make that data persistent"
 }
 
 // willGet is the warning for a workload whose pods /mutate will change.
@@ -105,6 +118,12 @@ func fixHint(f policy.Finding) string {
 		return "no volumeMount can cover it (" + f.Unmountable() + "); fix: rebuild the image without this VOLUME"
 	case f.ContainerType == policy.EphemeralContainer:
 		return "volumes cannot be added to a running pod; fix: mount an existing pod volume at " + policy.QuotePath(path.Clean(f.Path)) + ", or use an image without this VOLUME"
+	}
+	if near := f.NearMiss(); near != "" {
+		return near
+	}
+	if hides := f.Hides(); hides != "" {
+		return "fix: mount a volume holding what the image ships at " + policy.QuotePath(path.Clean(f.Path)) + " (" + hides + ")"
 	}
 	return "fix: mount an emptyDir with a sizeLimit at " + policy.QuotePath(path.Clean(f.Path))
 }
@@ -161,10 +180,17 @@ func (o *outcome) denialMessage() string {
 			continue
 		}
 		b.WriteString("\n- " + d.finding.Problem())
+		if d.reason != "" {
+			// populated-volumes=deny: what the image ships there, and the fixes.
+			b.WriteString("\n  " + d.reason)
+			continue
+		}
 		if d.running && d.finding.Fixable() {
 			b.WriteString("\n  volumes cannot be added to a running pod: change the pod's template (Deployment, StatefulSet, ...) and recreate the pod")
 		}
-		if !d.finding.Fixable() {
+		if !d.finding.Fixable() || d.finding.Hides() != "" || len(d.finding.NearMounts) > 0 {
+			// Its own fix: a plain emptyDir would hide what the image
+			// ships there, or the mount belongs at the path itself.
 			b.WriteString("\n  fix: " + d.finding.Fix(d.sizeLimit))
 			continue
 		}

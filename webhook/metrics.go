@@ -36,6 +36,7 @@ type Metrics struct {
 	cache            *prometheus.CounterVec
 	registryRequests *prometheus.CounterVec
 	lookups          *prometheus.CounterVec
+	content          *contentMetrics
 }
 
 // Registerer is the metrics' registry, for what runs alongside the
@@ -80,6 +81,7 @@ func NewMetrics() *Metrics {
 	}
 	m.registry.MustRegister(m.requests, m.duration, m.lookupErrors, m.findings, m.cache, m.registryRequests, m.lookups,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.content = newContentMetrics(m.registry)
 	// The cache series exist from the start, so that a hit ratio is
 	// defined before the first miss.
 	for _, kind := range []imageinspect.CacheKind{imageinspect.CacheTag, imageinspect.CacheManifest, imageinspect.CacheConfig, imageinspect.CacheNotFound} {
@@ -109,6 +111,7 @@ func (m *Metrics) InspectorMetrics() imageinspect.Metrics {
 			}
 			m.lookups.WithLabelValues(reason).Inc()
 		},
+		ContentScanned: m.scanned,
 	}
 }
 

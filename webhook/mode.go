@@ -6,6 +6,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/volumeguard/volumeguard/policy"
 )
 
 // Kubernetes-facing names (DESIGN.md section 4).
@@ -75,6 +77,7 @@ type NamespaceGetter interface {
 type settings struct {
 	mode      Mode
 	sizeLimit resource.Quantity
+	populated policy.PopulatedPolicy
 	warnings  []string
 	// allowIgnore: the pods' volumeguard.io/ignore annotations are honoured
 	// (LabelAllowIgnore, or HandlerConfig.AllowPodIgnore).
@@ -86,7 +89,7 @@ type settings struct {
 // and say so in a warning, since the person creating the pod may not be the
 // one who can fix the namespace.
 func (h *Handler) settingsFor(ctx context.Context, namespace string) settings {
-	s := settings{mode: h.cfg.DefaultMode, sizeLimit: h.cfg.DefaultSizeLimit, allowIgnore: h.cfg.AllowPodIgnore}
+	s := settings{mode: h.cfg.DefaultMode, sizeLimit: h.cfg.DefaultSizeLimit, allowIgnore: h.cfg.AllowPodIgnore, populated: h.cfg.Populated}
 	if namespace == "" || h.cfg.Namespaces == nil {
 		return s
 	}
@@ -106,6 +109,7 @@ func (h *Handler) settingsFor(ctx context.Context, namespace string) settings {
 	if v, ok := ns.Annotations[AnnotationSizeLimit]; ok {
 		s.sizeLimit = s.parseSizeLimit("namespace "+fmt.Sprintf("%q", namespace), v, s.sizeLimit)
 	}
+	s.populatedFrom(fmt.Sprintf("namespace %q", namespace), ns.Annotations, false)
 	return s
 }
 

@@ -14,14 +14,16 @@ import (
 
 // podPatch is the JSON patch from the pod as the API server sent it to the
 // pod with the mutated spec. policy.Mutate only appends volumes and mounts,
-// so the patch is those appends, read off the before and after specs: no
+// and inserts its copy init containers (populated-volumes=copy) at
+// insertedAt, consecutively (policy.Mutation.InitContainersAt), so the
+// patch is those appends and inserts, read off the before and after specs: no
 // re-encoding of the pod, so fields this build of k8s.io/api does not know
 // survive (kubernetes-sigs/kubebuilder#510), no generic JSON diff on the API
 // server's hot path, and before may be the partial pod of decodePod.
-// Anything but appends is a bug here: an internal error, so that the
-// webhook's failurePolicy decides.
-func podPatch(before, after *corev1.PodSpec) admission.Response {
-	ops, ok := appendOps(before, after)
+// Anything else is a bug here: an internal error, so that the webhook's
+// failurePolicy decides.
+func podPatch(before, after *corev1.PodSpec, insertedAt int) admission.Response {
+	ops, ok := appendOps(before, after, insertedAt)
 	if !ok {
 		return admission.Errored(http.StatusInternalServerError, errors.New("building the patch: the mutation changed more than it appended"))
 	}
@@ -45,16 +47,34 @@ func patched(ops []jsonpatch.Operation) admission.Response {
 }
 
 // appendOps returns the add operations turning before into after, when
-// after only appends volumes and volume mounts to before.
-func appendOps(before, after *corev1.PodSpec) ([]jsonpatch.Operation, bool) {
-	if len(before.Containers) != len(after.Containers) || len(before.InitContainers) != len(after.InitContainers) {
+// after only appends volumes and volume mounts to before, and inserts init
+// containers at insertedAt.
+func appendOps(before, after *corev1.PodSpec, insertedAt int) ([]jsonpatch.Operation, bool) {
+	inserted := len(after.InitContainers) - len(before.InitContainers)
+	if len(before.Containers) != len(after.Containers) || inserted < 0 || insertedAt < 0 || insertedAt > len(before.InitContainers) {
 		return nil, false
 	}
 	var ops []jsonpatch.Operation
 	ok := appendList(&ops, "/spec/volumes", before.Volumes, after.Volumes)
-	for i := range after.InitContainers {
+	// The mounts of the init containers already there first, at their
+	// indices before the insert, then the inserted containers, in order.
+	for i := range before.InitContainers {
+		j := i
+		if i >= insertedAt {
+			j += inserted
+		}
 		path := "/spec/initContainers/" + strconv.Itoa(i) + "/volumeMounts"
-		ok = ok && appendList(&ops, path, before.InitContainers[i].VolumeMounts, after.InitContainers[i].VolumeMounts)
+		ok = ok && appendList(&ops, path, before.InitContainers[i].VolumeMounts, after.InitContainers[j].VolumeMounts)
+	}
+	switch {
+	case inserted > 0 && len(before.InitContainers) == 0:
+		// The list may be absent (or null) in the pod as sent: set it whole.
+		ops = append(ops, jsonpatch.NewOperation("add", "/spec/initContainers", after.InitContainers))
+	case inserted > 0:
+		for k := range inserted {
+			at := insertedAt + k
+			ops = append(ops, jsonpatch.NewOperation("add", "/spec/initContainers/"+strconv.Itoa(at), after.InitContainers[at]))
+		}
 	}
 	for i := range after.Containers {
 		path := "/spec/containers/" + strconv.Itoa(i) + "/volumeMounts"

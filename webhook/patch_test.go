@@ -3,6 +3,7 @@ package webhook
 import (
 	"encoding/json"
 	"reflect"
+	"slices"
 	"testing"
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
@@ -23,6 +24,9 @@ func TestPodPatchAppliesToThePodAsSent(t *testing.T) {
 		name   string
 		raw    string
 		mutate func(*corev1.PodSpec)
+		// copy: /data is populated and mutated with populated-volumes=copy,
+		// which inserts init containers: not an append.
+		copy bool
 	}{
 		{
 			name: "no volumes anywhere, lists absent",
@@ -40,6 +44,18 @@ func TestPodPatchAppliesToThePodAsSent(t *testing.T) {
 				`"containers":[{"name":"zk","image":"zk","volumeMounts":[{"name":"conf","mountPath":"/conf"}]}]}}`,
 		},
 		{
+			name: "copy inserts init containers, lists absent",
+			raw:  `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{"containers":[{"name":"zk","image":"zk"}]}}`,
+			copy: true,
+		},
+		{
+			name: "copy inserts init containers before existing ones, whose mounts are appended",
+			raw: `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{"volumes":[{"name":"conf","emptyDir":{}}],` +
+				`"initContainers":[{"name":"init","image":"zk","futureField":true,"volumeMounts":[{"name":"conf","mountPath":"/conf"}]},{"name":"init2","image":"other"}],` +
+				`"containers":[{"name":"zk","image":"zk","securityContext":{"runAsUser":1000}},{"name":"side","image":"zk"}]}}`,
+			copy: true,
+		},
+		{
 			name: "a mutation that is not an append falls back to the diff",
 			raw:  `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{"containers":[{"name":"zk","image":"zk"}]}}`,
 			mutate: func(s *corev1.PodSpec) {
@@ -47,26 +63,37 @@ func TestPodPatchAppliesToThePodAsSent(t *testing.T) {
 			},
 		},
 	}
-	images := map[string]policy.ImageFacts{"zk": {Digest: "sha256:a", Platforms: []policy.PlatformVolumes{{
-		Platform: policy.Platform{OS: "linux", Architecture: "amd64"}, Volumes: []string{"/data", "/logs"},
-	}}}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			images := map[string]policy.ImageFacts{"zk": {Digest: "sha256:a", Platforms: []policy.PlatformVolumes{{
+				Platform: policy.Platform{OS: "linux", Architecture: "amd64"}, Volumes: []string{"/data", "/logs"},
+			}}}}
+			var opts []policy.Option
+			if tt.copy {
+				images["zk"].Platforms[0].Content = map[string]policy.Content{
+					"/data": {State: policy.ContentPopulated, Entries: 2, Bytes: 10, Mode: 0o755},
+					"/logs": {State: policy.ContentEmpty, Mode: 0o755},
+				}
+				opts = []policy.Option{policy.WithPopulated(policy.PopulatedCopy), policy.WithCopierImage("volumeguard:test")}
+			}
 			// The handler's path: the partial pod of decodePod, mutated.
 			before, err := decodePod([]byte(tt.raw))
 			if err != nil {
 				t.Fatal(err)
 			}
 			mutated := before.Spec.DeepCopy()
-			policy.Mutate(mutated, policy.Findings(mutated, images), limit)
+			m := policy.Mutate(mutated, policy.Findings(mutated, images, opts...), limit, opts...)
+			if tt.copy && len(m.InitContainers) == 0 {
+				t.Fatalf("mutation %+v inserted no init container", m)
+			}
 			if tt.mutate != nil {
 				tt.mutate(mutated)
-				if resp := podPatch(&before.Spec, mutated); resp.Allowed || resp.Result == nil || resp.Result.Code != 500 {
+				if resp := podPatch(&before.Spec, mutated, m.InitContainersAt); resp.Allowed || resp.Result == nil || resp.Result.Code != 500 {
 					t.Errorf("a mutation that is not an append got %+v, want an internal error", resp.AdmissionResponse)
 				}
 				return
 			}
-			resp := podPatch(&before.Spec, mutated)
+			resp := podPatch(&before.Spec, mutated, m.InitContainersAt)
 			if !resp.Allowed || len(resp.Patches) == 0 {
 				t.Fatalf("response %+v, want allowed with patches", resp.AdmissionResponse)
 			}
@@ -88,7 +115,7 @@ func TestPodPatchAppliesToThePodAsSent(t *testing.T) {
 			if err := json.Unmarshal([]byte(tt.raw), &full); err != nil {
 				t.Fatal(err)
 			}
-			policy.Mutate(&full.Spec, policy.Findings(&full.Spec, images), limit)
+			policy.Mutate(&full.Spec, policy.Findings(&full.Spec, images, opts...), limit, opts...)
 			if err := json.Unmarshal(patched, &got); err != nil {
 				t.Fatal(err)
 			}
@@ -98,6 +125,7 @@ func TestPodPatchAppliesToThePodAsSent(t *testing.T) {
 			var sent, after map[string]any
 			_ = json.Unmarshal([]byte(tt.raw), &sent)
 			_ = json.Unmarshal(patched, &after)
+			dropInserted(after, m.InitContainers)
 			if !jsonContains(sent, after) {
 				t.Errorf("the patch dropped fields of the pod as sent:\n%s", patched)
 			}
@@ -178,4 +206,21 @@ func TestDecodePodKeepsWhatAdmissionReads(t *testing.T) {
 	if _, err := decodePod([]byte(`{"spec":{"containers":"no"}}`)); err == nil {
 		t.Error("a pod of the wrong shape decoded without error")
 	}
+}
+
+// dropInserted removes the init containers a mutation inserted from a pod
+// decoded as JSON, so that the containers that were there line up again.
+func dropInserted(pod map[string]any, names []string) {
+	spec, _ := pod["spec"].(map[string]any)
+	list, _ := spec["initContainers"].([]any)
+	if len(names) == 0 || list == nil {
+		return
+	}
+	var kept []any
+	for _, c := range list {
+		if name, _ := c.(map[string]any)["name"].(string); !slices.Contains(names, name) {
+			kept = append(kept, c)
+		}
+	}
+	spec["initContainers"] = kept
 }

@@ -32,10 +32,17 @@ type admissionPod struct {
 	} `json:"spec"`
 }
 
+// admissionContainer: the securityContext, pull policy and resources are
+// what populated-volumes=copy gives the copy init container of the
+// container, so that it runs with no more privilege than the app (and
+// passes PodSecurity restricted when the app does).
 type admissionContainer struct {
-	Name         string               `json:"name"`
-	Image        string               `json:"image"`
-	VolumeMounts []corev1.VolumeMount `json:"volumeMounts"`
+	Name            string                      `json:"name"`
+	Image           string                      `json:"image"`
+	VolumeMounts    []corev1.VolumeMount        `json:"volumeMounts"`
+	SecurityContext *corev1.SecurityContext     `json:"securityContext"`
+	ImagePullPolicy corev1.PullPolicy           `json:"imagePullPolicy"`
+	Resources       corev1.ResourceRequirements `json:"resources"`
 }
 
 // decodePod decodes the fields of admissionPod into a corev1.Pod; every
@@ -72,7 +79,17 @@ func containers(in []admissionContainer) []corev1.Container {
 	}
 	out := make([]corev1.Container, len(in))
 	for i, c := range in {
-		out[i] = corev1.Container{Name: c.Name, Image: c.Image, VolumeMounts: c.VolumeMounts}
+		out[i] = corev1.Container{Name: c.Name, Image: c.Image, VolumeMounts: c.VolumeMounts,
+			SecurityContext: c.SecurityContext, ImagePullPolicy: c.ImagePullPolicy, Resources: c.Resources}
 	}
 	return out
+}
+
+// decodeWholePod decodes every field of the pod.
+func decodeWholePod(raw []byte) (*corev1.Pod, error) {
+	pod := &corev1.Pod{}
+	if err := json.Unmarshal(raw, pod); err != nil {
+		return nil, err
+	}
+	return pod, nil
 }

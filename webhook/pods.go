@@ -7,6 +7,9 @@ import (
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"github.com/volumeguard/volumeguard/analysis"
+	"github.com/volumeguard/volumeguard/policy"
 )
 
 // pod judges a Pod: CREATE, UPDATE and the ephemeralcontainers subresource.
@@ -25,13 +28,21 @@ func (h *Handler) pod(ctx context.Context, req admission.Request) admission.Resp
 	if err != nil {
 		return badObject(fmt.Errorf("decoding the pod: %w", err))
 	}
+	if policy.NamedAsInjected(&pod.Spec) {
+		// A copy mutation's init containers are recognised by every field
+		// (a reinvocation, or a pod created from a mutated one's spec).
+		if pod, err = decodeWholePod(req.Object.Raw); err != nil {
+			return badObject(fmt.Errorf("decoding the pod: %w", err))
+		}
+	}
 	if _, ok := pod.Annotations[annotationMirror]; ok {
 		// The kubelet runs static pods from its own manifests whatever the
 		// API says; denying or changing their API mirror helps nobody.
 		return admission.Allowed("mirror pod")
 	}
 	s = s.withPodSizeLimit("pod", pod.Annotations)
-	o := &outcome{mode: s.mode, endpoint: h.endpoint}
+	s.populatedFrom("pod", pod.Annotations, true)
+	o := &outcome{mode: s.mode, endpoint: h.endpoint, policy: h.policyOptions(s)}
 	o.warn(s.warnings...)
 
 	running := req.Operation == admissionv1.Update
@@ -52,7 +63,7 @@ func (h *Handler) pod(ctx context.Context, req admission.Request) admission.Resp
 	if notHonoured != "" {
 		o.warn(notHonoured)
 	}
-	res := h.analyze(ctx, req.Namespace, spec, exceptions...)
+	res := h.analyze(ctx, req.Namespace, spec, analysis.WithPolicy(o.policy...), analysis.WithPolicy(exceptions...))
 	h.observe(ctx, s.mode, res)
 	var mutated *corev1.PodSpec
 	if s.mode == ModeMutate && !running {
@@ -61,7 +72,7 @@ func (h *Handler) pod(ctx context.Context, req admission.Request) admission.Resp
 	m := h.judge(o, res, mutated, s.sizeLimit, running)
 	allowed := admission.Allowed("")
 	if h.endpoint == Mutating && len(m.Added) > 0 && len(o.deny) == 0 {
-		allowed = podPatch(&pod.Spec, mutated)
+		allowed = podPatch(&pod.Spec, mutated, m.InitContainersAt)
 		if size := patchBytes(allowed); size > maxPatchBytes {
 			o.refusePatch(m, s.sizeLimit, size)
 			allowed = admission.Allowed("")

@@ -26,6 +26,8 @@ type outcome struct {
 	omitted  int
 	errors   []*analysis.ImageError
 	ignored  []policy.Finding // dropped by exceptions (exceptions.go)
+	// policy is what Mutate decides populated and unknown paths by.
+	policy []policy.Option
 }
 
 // denial is one reason to deny: a finding or an unreadable image.
@@ -34,6 +36,7 @@ type denial struct {
 	sizeLimit resource.Quantity
 	running   bool // the pod exists: its volumes cannot change
 	imageErr  *analysis.ImageError
+	reason    string // populated-volumes=deny: why, and the fixes
 }
 
 func (o *outcome) warn(w ...string) { o.warnings = append(o.warnings, w...) }
@@ -61,9 +64,15 @@ func (h *Handler) judge(o *outcome, res analysis.Result, spec *corev1.PodSpec, l
 			o.warn(o.subject.wouldCreate(f, fixHint(f)))
 		}
 	case o.mode == ModeMutate:
-		m = policy.Mutate(spec, res.Findings, limit)
+		m = policy.Mutate(spec, res.Findings, limit, o.policy...)
 		for _, a := range m.Added {
 			o.warn(o.addedWarning(a, limit))
+		}
+		for _, sk := range m.Skipped {
+			o.warn(o.subject.wouldCreate(sk.Finding, sk.Reason))
+		}
+		for _, d := range m.Denied {
+			o.deny = append(o.deny, denial{finding: d.Finding, sizeLimit: limit, reason: d.Reason})
 		}
 		for _, u := range m.Unfixable {
 			o.warn(o.subject.wouldCreate(u.Finding, unfixedHint(u)))

@@ -3,6 +3,7 @@ package webhook
 import (
 	"context"
 	"fmt"
+	"github.com/volumeguard/volumeguard/analysis"
 	"strings"
 
 	admissionv1 "k8s.io/api/admission/v1"
@@ -51,12 +52,14 @@ func (h *Handler) workload(ctx context.Context, req admission.Request) admission
 			continue
 		}
 		ts := s.withPodSizeLimit("pod template", ps.Annotations)
+		ts.populatedFrom("pod template", ps.Annotations, true)
 		o.warn(ts.warnings[len(s.warnings):]...)
+		o.policy = h.policyOptions(ts)
 		exceptions, notHonoured := h.exceptions(s, req.Namespace, strings.ToLower(obj.Kind), ps.Spec, ps.ObjectAnnotations, ps.Annotations)
 		if notHonoured != "" {
 			o.warn(notHonoured)
 		}
-		res := h.analyze(ctx, req.Namespace, ps.Spec, exceptions...)
+		res := h.analyze(ctx, req.Namespace, ps.Spec, analysis.WithPolicy(o.policy...), analysis.WithPolicy(exceptions...))
 		h.observe(ctx, s.mode, res)
 		var work *corev1.PodSpec
 		if s.mode == ModeMutate {

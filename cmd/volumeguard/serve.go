@@ -89,6 +89,15 @@ func (so *serveOptions) addFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&so.registryConcurrency, "registry-concurrency", so.registryConcurrency, "requests in flight per registry host; more wait their turn, so that a registry that hangs holds only its own")
 	fs.IntVar(&so.namespaceConcurrency, "namespace-concurrency", so.namespaceConcurrency,
 		"image lookups in flight per namespace that the cache cannot answer; a namespace's slow registry or flood of new images waits in its own queue")
+	fs.StringVar(&so.populated, "populated-volumes", so.populated,
+		"mode mutate's answer for a VOLUME path the image ships files under, without a volumeguard.io/populated-volumes annotation: skip (leave it to the runtime, with a warning), copy (an emptyDir filled by an init container first; needs --copier-image) or deny")
+	fs.StringVar(&so.populatedUnknown, "populated-unknown", so.populatedUnknown,
+		"mode mutate's answer while what the image ships at a path is not known (its scan goes on in the background, or could not finish): skip (with a warning that says so) or mutate (a plain emptyDir)")
+	fs.StringVar(&so.copierImage, "copier-image", so.copierImage,
+		"volumeguard's own image (the binary at /volumeguard), which --populated-volumes=copy's first init container installs the copier from: the image of this deployment (the manifests and chart set it)")
+	fs.BoolVar(&so.scanContent, "scan-content", so.scanContent,
+		"read what images ship under uncovered VOLUME paths from their layers' tar headers, within the admission deadline and then in the background; false: mutate covers every path with a plain emptyDir, as before content was read")
+	fs.StringVar(&so.contentBudget, "content-budget", so.contentBudget, "compressed layer bytes read per image by --scan-content; past it, the content is unknown")
 	fs.DurationVar(&so.shutdownDelay, "shutdown-delay", so.shutdownDelay,
 		"on SIGTERM, how long to go on answering with /readyz failing before the admission listener closes: "+
 			"the time the Service's endpoints take to drop this replica (the manifests set 5s); 0: close at once")

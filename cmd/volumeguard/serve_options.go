@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"github.com/volumeguard/volumeguard/certs"
 	"github.com/volumeguard/volumeguard/imageinspect"
 	"github.com/volumeguard/volumeguard/internal/keychain"
+	"github.com/volumeguard/volumeguard/policy"
 	"github.com/volumeguard/volumeguard/settings"
 	"github.com/volumeguard/volumeguard/webhook"
 )
@@ -61,6 +63,10 @@ type serveOptions struct {
 	registryConcurrency         int
 	namespaceConcurrency        int
 	shutdownDelay               time.Duration
+	populated, populatedUnknown string
+	copierImage                 string
+	scanContent                 bool
+	contentBudget               string
 
 	registry   registryOptions
 	managed    certOptions
@@ -76,8 +82,17 @@ func newServeOptions() *serveOptions {
 		tagTTL: defaultTagTTL, notFoundTTL: defaultNotFoundTTL, maxStale: defaultMaxStale,
 		registryConcurrency: defaultRegistryConcurrency, namespaceConcurrency: defaultNamespaceConcurrency,
 		audit: newContinuousAuditOptions(),
+		// skip and skip: an emptyDir over files the image ships can break
+		// the application; leaving the path to the runtime changes nothing.
+		populated: string(policy.PopulatedSkip), populatedUnknown: string(policy.UnknownSkip),
+		scanContent: true, contentBudget: defaultContentBudget,
 	}
 }
+
+// 1 GiB reads the large applications that ship files under their VOLUMEs
+// (sonarqube, neo4j, nexus3) whole; a scan the admission deadline cuts
+// short goes on in the background.
+const defaultContentBudget = "1Gi"
 
 // validated is what validate made of the flags that config reads.
 type validated struct {
@@ -86,6 +101,9 @@ type validated struct {
 	settings          *settings.Settings // --config; nil: none
 	onRegistryError   webhook.RegistryErrorPolicy
 	certFile, keyFile string // --manage-certs' when it is set
+	populated         policy.PopulatedPolicy
+	populatedUnknown  policy.UnknownPolicy
+	contentBudget     int64 // 0: --scan-content=false
 }
 
 // validate checks every flag and reports all problems at once, in the
@@ -147,6 +165,19 @@ func (so *serveOptions) validate() (validated, error) {
 	if v.settings, v.sizeLimit, err = so.exceptions.load(v.sizeLimit); err != nil {
 		errs = append(errs, err)
 	}
+	if v.populated, err = policy.ParsePopulatedPolicy(so.populated); err != nil {
+		errs = append(errs, fmt.Errorf("--populated-volumes: %w", err))
+	}
+	if v.populatedUnknown, err = policy.ParseUnknownPolicy(so.populatedUnknown); err != nil {
+		errs = append(errs, fmt.Errorf("--populated-unknown: %w", err))
+	}
+	if so.scanContent {
+		if q, err := resource.ParseQuantity(so.contentBudget); err != nil || q.Value() <= 0 {
+			errs = append(errs, fmt.Errorf("--content-budget %q: want a quantity more than 0 (1073741824, 512Mi, 1Gi)", so.contentBudget))
+		} else {
+			v.contentBudget = q.Value()
+		}
+	}
 	return v, errors.Join(errs...)
 }
 
@@ -181,9 +212,16 @@ func (so *serveOptions) config(logs io.Writer) (*webhook.Config, error) {
 		imageinspect.WithHostConcurrency(so.registryConcurrency),
 		imageinspect.WithTenantConcurrency(so.namespaceConcurrency),
 		imageinspect.WithMetrics(metrics.InspectorMetrics()),
+		imageinspect.WithContentBudget(max(v.contentBudget, 1)),
 	)
 	if err != nil {
 		return nil, err
+	}
+	var analyzerOpts []analysis.Option
+	if v.contentBudget > 0 {
+		// Background scans end with the process; each is bounded in time.
+		scans := webhook.NewContentScans(context.Background(), inspector, 0, 0, metrics)
+		analyzerOpts = append(analyzerOpts, analysis.WithContentScanner(scans))
 	}
 	cfg := &webhook.Config{
 		Listen:            so.listen,
@@ -193,13 +231,16 @@ func (so *serveOptions) config(logs io.Writer) (*webhook.Config, error) {
 		AdmissionTimeout:  so.admissionTimeout,
 		ShutdownDelay:     so.shutdownDelay,
 		Handler: webhook.HandlerConfig{
-			Analyzer:         analysis.New(inspector),
+			Analyzer:         analysis.New(inspector, analyzerOpts...),
 			DefaultMode:      v.mode,
 			DefaultSizeLimit: v.sizeLimit,
 			OnRegistryError:  v.onRegistryError,
 			Metrics:          metrics,
 			Settings:         v.settings,
 			AllowPodIgnore:   so.exceptions.allowPodIgnore,
+			Populated:        v.populated,
+			PopulatedUnknown: v.populatedUnknown,
+			CopierImage:      so.copierImage,
 		},
 		RESTConfig:  rest,
 		Logger:      logger,

@@ -47,6 +47,11 @@ func TestServeValidate(t *testing.T) {
 		{name: "registry concurrency zero", change: func(so *serveOptions) { so.registryConcurrency = 0 }, want: "--registry-concurrency 0: want 1 to 256"},
 		{name: "namespace concurrency huge", change: func(so *serveOptions) { so.namespaceConcurrency = 100000000 }, want: "--namespace-concurrency 100000000: want 1 to 256"},
 		{name: "shutdown delay", change: func(so *serveOptions) { so.shutdownDelay = 5 * time.Second }},
+		{name: "populated volumes", change: func(so *serveOptions) { so.populated = "keep" }, want: `--populated-volumes: populated-volumes must be skip, copy or deny, not "keep"`},
+		{name: "populated copy", change: func(so *serveOptions) { so.populated, so.copierImage = "copy", "volumeguard:1" }},
+		{name: "populated unknown", change: func(so *serveOptions) { so.populatedUnknown = "copy" }, want: "--populated-unknown"},
+		{name: "content budget", change: func(so *serveOptions) { so.contentBudget = "lots" }, want: `--content-budget "lots"`},
+		{name: "content budget unread without the scan", change: func(so *serveOptions) { so.scanContent, so.contentBudget = false, "lots" }},
 		{name: "shutdown delay over the grace period", change: func(so *serveOptions) { so.shutdownDelay = time.Minute }, want: "--shutdown-delay 1m0s: want 0 to 20s"},
 	}
 	for _, tt := range tests {
