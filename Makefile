@@ -82,6 +82,7 @@ bench: build tools
 # VOLUME path, cold and with its base layers cached (for docs/benchmarks.md).
 bench-content:
 	$(GO) test -run '^$$' -bench BenchmarkScan200MiB -benchtime 3x -benchmem ./imageinspect/volumecontent/
+	$(GO) test -run '^$$' -bench BenchmarkAdmissionColdPopulatedImage -benchtime 5x ./webhook/
 
 # Every fuzz target in turn, FUZZTIME each: a duration (2m) or a count of
 # executions (1000000x, what docs/reliability.md records). A small
