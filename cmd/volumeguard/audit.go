@@ -115,7 +115,7 @@ terminated (SIGTERM), without a report.`,
 			for _, note := range r.Notes {
 				fmt.Fprintln(s.err, "note:", note)
 			}
-			if note := cfg.contentNote(); note != "" && len(r.Findings) > 0 {
+			if note := cfg.contentNote(); note != "" && len(r.Findings) > 0 && o.analysis.output == "text" {
 				fmt.Fprintln(s.err, "note:", note)
 			}
 			out := audit.NewTextWriter(s.out, cfg.sizeLimit)

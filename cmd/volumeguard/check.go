@@ -99,7 +99,7 @@ Exit codes:
 			for _, note := range summary.Notes {
 				fmt.Fprintln(s.err, "note:", note)
 			}
-			if note := cfg.contentNote(); note != "" && summary.Findings > 0 {
+			if note := cfg.contentNote(); note != "" && summary.Findings > 0 && o.output == "text" {
 				fmt.Fprintln(s.err, "note:", note)
 			}
 			if err != nil {

@@ -42,7 +42,7 @@ func WriteContainer(w io.Writer, c Container) {
 		if i < len(c.PathWhere) && c.PathWhere[i] != "" {
 			pathWhere = " (" + c.PathWhere[i] + ")"
 		}
-		fmt.Fprintf(w, "    VOLUME %s: %s%s%s\n", policy.QuotePath(f.Path), f.source.UncoveredReason(), contentWords(f.Content), pathWhere)
+		fmt.Fprintf(w, "    VOLUME %s: %s%s%s\n", policy.QuotePath(f.Path), f.source.UncoveredReason(), pathWhere, contentWords(f.Content))
 		if near := f.source.NearMiss(); near != "" {
 			fmt.Fprintf(w, "      near miss: %s\n", near)
 		}

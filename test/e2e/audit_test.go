@@ -116,6 +116,8 @@ func TestAudit(t *testing.T) {
 			return map[string]any{
 				"namespace": ns, "kind": kind, "name": name, "container": container, "containerType": "container",
 				"image": image, "digest": digest, "path": path, "pods": float64(pods), "nodes": nodeList,
+				// The test images' one random layer ships nothing there.
+				"content": map[string]any{"state": "absent", "entries": float64(0), "bytes": float64(0)},
 			}
 		}
 		want := map[string]any{
