@@ -73,6 +73,14 @@ func (a *Analyzer) scanContent(ctx context.Context, findings []policy.Finding, i
 }
 
 func (a *Analyzer) scanOne(ctx context.Context, t scanTarget, opts []imageinspect.InspectOption) {
+	if a.lookupTimeout > 0 {
+		// A scan is bounded as a lookup is: a registry whose blobs never
+		// come costs a one-shot command the timeout per image, and the
+		// content is unknown.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, a.lookupTimeout)
+		defer cancel()
+	}
 	out := make(map[string]policy.Content, len(t.paths))
 	got, err := a.scanner.ScanContent(ctx, t.image, t.manifest, t.paths, opts...)
 	for k, p := range t.paths {

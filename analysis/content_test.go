@@ -122,3 +122,19 @@ func TestAnalyzeContentThroughARegistry(t *testing.T) {
 		t.Errorf("/empty content %+v, want empty", c)
 	}
 }
+
+func TestRememberScansAsksOncePerImageAndPaths(t *testing.T) {
+	inner := &fakeScanner{err: errors.New("blobs never come")}
+	s := RememberScans(inner)
+	for range 3 {
+		if _, err := s.ScanContent(context.Background(), "a", "sha256:m", []string{"/data"}); err == nil {
+			t.Fatal("want the remembered error")
+		}
+	}
+	if _, err := s.ScanContent(context.Background(), "a", "sha256:m", []string{"/logs"}); err == nil {
+		t.Fatal("want the error of a second scan")
+	}
+	if want := []string{"a@sha256:m:/data", "a@sha256:m:/logs"}; !reflect.DeepEqual(inner.asked, want) {
+		t.Errorf("asked %v, want %v", inner.asked, want)
+	}
+}

@@ -133,7 +133,7 @@ func (o *checkOptions) addFlags(fs *pflag.FlagSet) {
 	// A minute covers a slow registry's retries; a registry that never
 	// answers costs one minute per image, not the whole --timeout.
 	fs.DurationVar(&o.lookupTimeout, "lookup-timeout", time.Minute,
-		"bound one image lookup (its manifests and configs, retries included); 0: no limit")
+		"bound one image lookup (its manifests and configs, retries included), and one scan of its layers (--scan-content); 0: no limit")
 	fs.BoolVar(&o.scanContent, "scan-content", true,
 		"read what each image ships under its uncovered VOLUME paths from its layers' tar headers (streamed, not stored), so that findings say it (\"content\") and fixes do not hide it; false: configs only")
 	// 1 GiB reads the large applications that ship content under their
@@ -241,7 +241,8 @@ func (o *checkOptions) analyzer(cfg checkConfig, extra ...imageinspect.Option) (
 	}
 	opts := append([]analysis.Option{analysis.WithLookupTimeout(o.lookupTimeout)}, cfg.analyzerOptions...)
 	if cfg.contentBudget > 0 {
-		opts = append(opts, analysis.WithContentScanner(inspector))
+		// Many pod specs name the same images: each is scanned once per run.
+		opts = append(opts, analysis.WithContentScanner(analysis.RememberScans(inspector)))
 	}
 	return analysis.New(inspector, opts...), nil
 }
