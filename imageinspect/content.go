@@ -48,6 +48,11 @@ func (i *Inspector) ScanContent(ctx context.Context, ref, manifestDigest string,
 	if err := i.opts.network.admit(r.Context()); err != nil {
 		return nil, fmt.Errorf("scanning %q: %w", r.Name(), err)
 	}
+	if i.opts.offline {
+		// The persistent cache keeps manifests and configs, not layers:
+		// an offline run sends nothing, so what the image ships is unknown.
+		return nil, fmt.Errorf("scanning %q: layers: %w", r.Name(), ErrNotCached)
+	}
 	if _, err := v1.NewHash(manifestDigest); err != nil {
 		return nil, fmt.Errorf("scanning %q: manifest digest %q: %w", r.Name(), manifestDigest, err)
 	}

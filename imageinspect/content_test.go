@@ -177,6 +177,28 @@ func TestScanContentRefusesWhatIsNotAPlatformImage(t *testing.T) {
 	}
 }
 
+// TestScanContentOffline: an offline Inspector reads no layer (the
+// persistent cache keeps none) and says so, sending nothing.
+func TestScanContentOffline(t *testing.T) {
+	var asked atomic.Int64
+	host := startRegistry(t, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			asked.Add(1)
+			next.ServeHTTP(w, r)
+		})
+	})
+	ref, digest := pushContentImage(t, host, "app:1")
+	asked.Store(0) // the push
+	in := newTestInspector(t, WithOffline())
+	_, err := in.ScanContent(context.Background(), ref, digest, []string{"/srv"})
+	if !errors.Is(err, ErrNotCached) {
+		t.Errorf("ScanContent offline = %v, want ErrNotCached", err)
+	}
+	if n := asked.Load(); n != 0 {
+		t.Errorf("%d requests offline, want 0", n)
+	}
+}
+
 // flipWriter flips the last byte of each write: a registry or proxy that
 // corrupts blobs.
 type flipWriter struct{ http.ResponseWriter }
