@@ -48,13 +48,16 @@ func (i *Inspector) ScanContent(ctx context.Context, ref, manifestDigest string,
 	if err := i.opts.network.admit(r.Context()); err != nil {
 		return nil, fmt.Errorf("scanning %q: %w", r.Name(), err)
 	}
-	if i.opts.offline {
-		// The persistent cache keeps manifests and configs, not layers:
-		// an offline run sends nothing, so what the image ships is unknown.
-		return nil, fmt.Errorf("scanning %q: layers: %w", r.Name(), ErrNotCached)
-	}
 	if _, err := v1.NewHash(manifestDigest); err != nil {
 		return nil, fmt.Errorf("scanning %q: manifest digest %q: %w", r.Name(), manifestDigest, err)
+	}
+	if contents, ok := i.persistedScan(manifestDigest, paths); ok {
+		return contents, nil
+	}
+	if i.opts.offline {
+		// An offline run sends nothing: a scan not kept by an earlier run
+		// cannot be made, so what the image ships is unknown.
+		return nil, fmt.Errorf("scanning %q: layers: %w", r.Name(), ErrNotCached)
 	}
 	lk := &lookup{keychain: i.opts.keychain}
 	if o.keychain != nil {
@@ -96,6 +99,7 @@ func (i *Inspector) ScanContent(ctx context.Context, ref, manifestDigest string,
 	i.opts.metrics.contentScanned(scan)
 	i.log.V(1).Info("scanned content", "reference", r.Name(), "manifest", manifestDigest,
 		"layersRead", stats.LayersRead, "layersCached", stats.LayersCached, "bytesRead", stats.BytesRead, "unknown", scan.Unknown)
+	i.persistScan(manifestDigest, paths, contents)
 	return contents, nil
 }
 

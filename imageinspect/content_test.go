@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/volumeguard/volumeguard/imageinspect/diskcache"
 	"github.com/volumeguard/volumeguard/imageinspect/volumecontent"
 	"github.com/volumeguard/volumeguard/internal/testimage"
 )
@@ -196,6 +197,45 @@ func TestScanContentOffline(t *testing.T) {
 	}
 	if n := asked.Load(); n != 0 {
 		t.Errorf("%d requests offline, want 0", n)
+	}
+}
+
+// TestScanContentPersisted: a definite scan is kept in the persistent
+// cache, so that the next run (a new Inspector), online or offline, answers
+// it without a request.
+func TestScanContentPersisted(t *testing.T) {
+	var asked atomic.Int64
+	host := startRegistry(t, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			asked.Add(1)
+			next.ServeHTTP(w, r)
+		})
+	})
+	ref, digest := pushContentImage(t, host, "app:1")
+	store, err := diskcache.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths := []string{"/srv", "/nowhere"}
+	first, err := newTestInspector(t, WithPersistentCache(store)).ScanContent(context.Background(), ref, digest, paths)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, opts := range [][]Option{{WithPersistentCache(store)}, {WithPersistentCache(store), WithOffline()}} {
+		asked.Store(0)
+		again, err := newTestInspector(t, opts...).ScanContent(context.Background(), ref, digest, paths)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := asked.Load(); n != 0 {
+			t.Errorf("%d requests for a scan kept in the cache, want 0", n)
+		}
+		for k := range first {
+			if again[k].Path != first[k].Path || again[k].State != first[k].State || again[k].Entries != first[k].Entries ||
+				again[k].Bytes != first[k].Bytes || again[k].Mode != first[k].Mode || again[k].UID != first[k].UID {
+				t.Errorf("kept %+v, scanned %+v", again[k], first[k])
+			}
+		}
 	}
 }
 

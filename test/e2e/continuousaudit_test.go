@@ -163,9 +163,11 @@ func TestContinuousAudit(t *testing.T) {
 			l, err := s.client.CoordinationV1().Leases("volumeguard").Get(ctx(t), lease, metav1.GetOptions{})
 			return err == nil && l.Spec.HolderIdentity != nil && *l.Spec.HolderIdentity != "" && *l.Spec.HolderIdentity != before
 		})
+		// The series is exported before the run writes its reports and
+		// logs "audit done": wait for both.
 		waitUntil(t, "the new leader audits and exports the series", func() bool {
 			v, ok := follower.metric(t, series)
-			return follower.leading(t) && ok && v == "3"
+			return follower.leading(t) && ok && v == "3" && strings.Contains(follower.logs.String(), "audit done")
 		})
 		wantAll(t, "new leader's logs", follower.logs.String(), "elected auditor: scanning", "audit done")
 		for _, r := range replicas {
