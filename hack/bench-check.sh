@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Measures `volumeguard check` over 1,000 Deployment manifests naming 100
 # images in a local CNCF distribution registry, with a counting proxy in front
-# of it, as docs/benchmarks.md reports. Loopback only; everything it starts is
-# stopped on exit.
+# of it, as docs/benchmarks.md reports: each run times a cold cache (an
+# empty --cache-dir), a warm one and, with VOLUMEGUARD_KYVERNO_BIN, Kyverno's
+# CLI on the same fixture. Loopback only; everything it starts is stopped on
+# exit.
 #   hack/bench-check.sh [RUNS]
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
@@ -37,13 +39,36 @@ done
 echo "fixture: $(ls "${work}/fixture" | wc -l) manifests" >&2
 
 TIMEFORMAT=%R
-for run in $(seq "${RUNS}"); do
+# check_run LABEL ARGS...: one fresh `check` process, timed, its requests
+# counted by the proxy.
+check_run() {
+  local label="$1"; shift
   curl -fs -X DELETE "http://127.0.0.1:${PROXY_PORT}/_count" >/dev/null
   set +e
-  secs=$( { time bin/volumeguard check -o json "${work}/fixture" >"${work}/report.json" 2>/dev/null; } 2>&1 )
+  secs=$( { time bin/volumeguard check -o json "$@" "${work}/fixture" >"${work}/report.json" 2>/dev/null; } 2>&1 )
   code=$?
   set -e
   flagged=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(len({f["name"] for f in r["findings"]}), len(r["findings"]), len(r["errors"]))' "${work}/report.json")
   counts=$(curl -fs "http://127.0.0.1:${PROXY_PORT}/_count")
-  echo "run ${run}: ${secs}s exit=${code} flagged_deployments/findings/errors=${flagged} requests=${counts}"
+  echo "${label}: ${secs}s exit=${code} flagged_deployments/findings/errors=${flagged} requests=${counts}"
+}
+# The persistent cache (--cache-dir): cold runs get an empty one each,
+# warm runs share one that a first run filled.
+check_run "warm-up" --cache-dir "${work}/warm" >/dev/null
+for run in $(seq "${RUNS}"); do
+  check_run "run ${run}" --cache-dir "${work}/cold-${run}"
+  check_run "warm ${run}" --cache-dir "${work}/warm"
+  # The peer, in the same run: Kyverno's CLI with its sample policy
+  # block-images-with-volumes and --registry (VOLUMEGUARD_KYVERNO_BIN).
+  if [[ -n "${VOLUMEGUARD_KYVERNO_BIN:-}" ]]; then
+    curl -fs -X DELETE "http://127.0.0.1:${PROXY_PORT}/_count" >/dev/null
+    set +e
+    secs=$( { time "${VOLUMEGUARD_KYVERNO_BIN}" apply hack/bench/kyverno/block-images-with-volumes.yaml \
+      --resource "${work}/fixture" --registry >"${work}/kyverno.txt" 2>&1; } 2>&1 )
+    code=$?
+    set -e
+    counts=$(curl -fs "http://127.0.0.1:${PROXY_PORT}/_count")
+    summary=$(grep -E 'pass: [0-9]+, fail: [0-9]+' "${work}/kyverno.txt" | tail -1)
+    echo "kyverno ${run}: ${secs}s exit=${code} ${summary} requests=${counts}"
+  fi
 done

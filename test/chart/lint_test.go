@@ -2,6 +2,7 @@ package chart
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -75,5 +76,35 @@ func TestValuesRefused(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestOpenReportsDependency: the vendored openreports chart installs the
+// Report and ClusterReport CRDs only when openreports.enabled is set.
+func TestOpenReportsDependency(t *testing.T) {
+	helm := HelmBinary(t)
+	for _, tc := range []struct {
+		values string
+		want   []string
+	}{
+		{values: "", want: nil},
+		{values: "openreports: {enabled: true}", want: []string{"clusterreports.openreports.io", "reports.openreports.io"}},
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		objs, err := Template(ctx, helm, "volumeguard", "volumeguard", tc.values)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var crds []string
+		for _, o := range objs {
+			if o.GetKind() == "CustomResourceDefinition" {
+				crds = append(crds, o.GetName())
+			}
+		}
+		slices.Sort(crds)
+		if !slices.Equal(crds, tc.want) {
+			t.Errorf("values %q: CRDs %v, want %v", tc.values, crds, tc.want)
+		}
 	}
 }
