@@ -58,6 +58,12 @@ files and directories, kustomization files, and named pipes, sockets and
 devices are skipped (a note on stderr names those). A path named as an
 argument is read whatever it is: a named pipe, /dev/fd/N.
 
+Exceptions: the annotation volumeguard.io/ignore: "/logs,/cache" on a Pod,
+a workload or a pod template drops those paths; .volumeguard.yaml (or
+--config) lists paths to ignore per image pattern and the default size limit
+(docs/exceptions.md). Images are cached in --cache-dir: a re-run within
+--tag-ttl sends no registry request, and --offline sends none at all.
+
 Exit codes:
   0    no finding (also when no document holds a pod spec: a note says so)
   1    findings
