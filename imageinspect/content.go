@@ -37,16 +37,9 @@ type ContentScan struct {
 //
 // opts apply to this scan alone (UsingKeychain, ForTenant, ContentBudget).
 func (i *Inspector) ScanContent(ctx context.Context, ref, manifestDigest string, paths []string, opts ...InspectOption) ([]volumecontent.Content, error) {
-	var o inspectOptions
-	for _, opt := range opts {
-		opt(&o)
-	}
-	r, err := parseReference(ref, i.opts.insecure)
+	o, r, lk, err := i.begin(ref, "scanning", opts)
 	if err != nil {
 		return nil, err
-	}
-	if err := i.opts.network.admit(r.Context()); err != nil {
-		return nil, fmt.Errorf("scanning %q: %w", r.Name(), err)
 	}
 	if _, err := v1.NewHash(manifestDigest); err != nil {
 		return nil, fmt.Errorf("scanning %q: manifest digest %q: %w", r.Name(), manifestDigest, err)
@@ -58,10 +51,6 @@ func (i *Inspector) ScanContent(ctx context.Context, ref, manifestDigest string,
 		// An offline run sends nothing: a scan not kept by an earlier run
 		// cannot be made, so what the image ships is unknown.
 		return nil, fmt.Errorf("scanning %q: layers: %w", r.Name(), ErrNotCached)
-	}
-	lk := &lookup{keychain: i.opts.keychain}
-	if o.keychain != nil {
-		lk = &lookup{keychain: o.keychain}
 	}
 	ctx = withTenant(ctx, o.tenant)
 	repo := r.Context()

@@ -178,18 +178,26 @@ func TestScanContentRefusesWhatIsNotAPlatformImage(t *testing.T) {
 	}
 }
 
-// TestScanContentOffline: an offline Inspector reads no layer (the
-// persistent cache keeps none) and says so, sending nothing.
-func TestScanContentOffline(t *testing.T) {
-	var asked atomic.Int64
+// countedContentImage pushes a content image to a registry that counts the
+// requests it gets after the push.
+func countedContentImage(t *testing.T) (ref, digest string, asked *atomic.Int64) {
+	t.Helper()
+	asked = &atomic.Int64{}
 	host := startRegistry(t, func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			asked.Add(1)
 			next.ServeHTTP(w, r)
 		})
 	})
-	ref, digest := pushContentImage(t, host, "app:1")
-	asked.Store(0) // the push
+	ref, digest = pushContentImage(t, host, "app:1")
+	asked.Store(0)
+	return ref, digest, asked
+}
+
+// TestScanContentOffline: an offline Inspector reads no layer (the
+// persistent cache keeps none) and says so, sending nothing.
+func TestScanContentOffline(t *testing.T) {
+	ref, digest, asked := countedContentImage(t)
 	in := newTestInspector(t, WithOffline())
 	_, err := in.ScanContent(context.Background(), ref, digest, []string{"/srv"})
 	if !errors.Is(err, ErrNotCached) {
@@ -204,14 +212,7 @@ func TestScanContentOffline(t *testing.T) {
 // cache, so that the next run (a new Inspector), online or offline, answers
 // it without a request.
 func TestScanContentPersisted(t *testing.T) {
-	var asked atomic.Int64
-	host := startRegistry(t, func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			asked.Add(1)
-			next.ServeHTTP(w, r)
-		})
-	})
-	ref, digest := pushContentImage(t, host, "app:1")
+	ref, digest, asked := countedContentImage(t)
 	store, err := diskcache.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)

@@ -102,22 +102,33 @@ func New(opts ...Option) (*Inspector, error) {
 // opts apply to this inspection alone (UsingKeychain, ForTenant).
 func (i *Inspector) Inspect(ctx context.Context, ref string, platform *Platform, opts ...InspectOption) (img *Image, err error) {
 	defer func() { i.opts.metrics.inspected(err) }()
+	o, r, lk, err := i.begin(ref, "inspecting", opts)
+	if err != nil {
+		return nil, err
+	}
+	return i.inspectRemembering(withTenant(ctx, o.tenant), lk, r, platform)
+}
+
+// begin is what Inspect and ScanContent do first: apply opts, parse ref,
+// refuse a registry the network policy forbids (before any request), and
+// choose the credentials.
+func (i *Inspector) begin(ref, verb string, opts []InspectOption) (inspectOptions, name.Reference, *lookup, error) {
 	var o inspectOptions
 	for _, opt := range opts {
 		opt(&o)
 	}
 	r, err := parseReference(ref, i.opts.insecure)
 	if err != nil {
-		return nil, err
+		return o, nil, nil, err
 	}
 	if err := i.opts.network.admit(r.Context()); err != nil {
-		return nil, fmt.Errorf("inspecting %q: %w", r.Name(), err)
+		return o, nil, nil, fmt.Errorf("%s %q: %w", verb, r.Name(), err)
 	}
 	lk := &lookup{keychain: i.opts.keychain}
 	if o.keychain != nil {
 		lk = &lookup{keychain: o.keychain}
 	}
-	return i.inspectRemembering(withTenant(ctx, o.tenant), lk, r, platform)
+	return o, r, lk, nil
 }
 
 func (i *Inspector) inspect(ctx context.Context, lk *lookup, r name.Reference, platform *Platform) (*Image, error) {
