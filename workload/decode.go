@@ -46,10 +46,16 @@ func (d *Decoder) Decode(file string, r io.Reader) ([]Object, []error) {
 // decode is Decode that also counts the documents that were not empty:
 // objects of any kind, and documents that could not be read.
 func (d *Decoder) decode(file string, r io.Reader) (objs []Object, errs []error, documents int) {
+	return d.decodeSized(file, r, readBufferSize)
+}
+
+// decodeSized is decode with a read buffer of bufSize bytes: a stream
+// whose length is known needs no more.
+func (d *Decoder) decodeSized(file string, r io.Reader, bufSize int) (objs []Object, errs []error, documents int) {
 	if r == nil {
 		return nil, []error{&Error{File: file, Err: errors.New("reading: no input")}}, 0
 	}
-	for doc := range d.documents(r) {
+	for doc := range d.documents(r, bufSize) {
 		if doc.err != nil {
 			documents++
 			errs = append(errs, &Error{File: file, Document: doc.n, Err: doc.err})
@@ -75,22 +81,16 @@ func (d *Decoder) decode(file string, r io.Reader) (objs []Object, errs []error,
 }
 
 // parse turns a document into JSON values, and returns yaml.v3's tree of
-// it when it was parsed on the way.
+// a YAML document.
 func (d *Decoder) parse(doc document) (any, *yaml3.Node, error) {
-	data := doc.data
-	var tree *yaml3.Node
 	if !doc.isJSON {
-		var err error
-		data, tree, err = yamlToJSON(doc.data, doc.lineOffset, aliasExpansionFactor*d.maxDocumentSize())
-		if err != nil {
-			return nil, nil, err
-		}
+		return yamlValue(doc.data, doc.lineOffset, aliasExpansionFactor*d.maxDocumentSize())
 	}
 	var v any
-	if err := utiljson.Unmarshal(data, &v); err != nil {
+	if err := utiljson.Unmarshal(doc.data, &v); err != nil {
 		return nil, nil, fmt.Errorf("decoding JSON: %w", err)
 	}
-	return v, tree, nil
+	return v, nil, nil
 }
 
 // expand returns the objects with pod specs in one document's value.

@@ -1,7 +1,6 @@
 package workload
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -75,32 +74,32 @@ func (d *Decoder) ReadFiles(ctx context.Context, paths []string, stdin io.Reader
 }
 
 func (d *Decoder) readPaths(ctx context.Context, paths []string, stdin io.Reader, keep bool) Input {
-	r := &pathReader{ctx: ctx, d: d, stdin: stdin, seen: map[fileID]bool{}, keep: keep}
+	r := &pathReader{ctx: ctx, d: d, stdin: stdin, seen: map[fileID]bool{}}
 	for _, p := range paths {
 		if ctx.Err() != nil {
 			r.fail(p, fmt.Errorf("not read: %w", context.Cause(ctx)))
 			continue
 		}
-		errs, docs := len(r.in.Errors), r.in.Documents
+		from := len(r.plan)
+		r.root = p
 		if again := r.readPath(p); again {
 			continue
 		}
-		if r.in.Documents == docs && len(r.in.Errors) == errs {
-			r.fail(p, ErrNoObjects)
-		}
+		r.plan = append(r.plan, step{kind: stepPathEnd, path: p, noObjectsFrom: from})
 	}
-	return r.in
+	return d.readPlan(ctx, r.plan, keep)
 }
 
-// pathReader reads the paths of one ReadPaths call.
+// pathReader walks the paths of one ReadPaths call into the plan of what
+// to read, in order; readPlan reads it.
 type pathReader struct {
 	ctx      context.Context
 	d        *Decoder
 	stdin    io.Reader
-	in       Input
+	plan     []step
+	root     string          // the path given being walked
 	seen     map[fileID]bool // files and directories read: nothing is read twice, a symlink loop ends
 	seenDash bool
-	keep     bool // keep each file's content in in.Files
 	// stopReported is set once a directory walk cut short by ctx has said
 	// so; the directories above it then stop without repeating it.
 	stopReported bool
@@ -117,11 +116,12 @@ func (r *pathReader) readPath(p string) (again bool) {
 			return true
 		}
 		r.seenDash = true
-		r.read(p, func() (io.ReadCloser, error) {
-			if r.stdin == nil {
+		stdin := r.stdin
+		r.read(p, nil, func() (io.ReadCloser, error) {
+			if stdin == nil {
 				return nil, errors.New("reading stdin: no standard input")
 			}
-			return io.NopCloser(r.stdin), nil
+			return io.NopCloser(stdin), nil
 		})
 		return false
 	}
@@ -136,7 +136,7 @@ func (r *pathReader) readPath(p string) (again bool) {
 	if r.once(p, info) {
 		return true
 	}
-	r.read(p, openFile(p))
+	r.read(p, info, openFile(p))
 	return false
 }
 
@@ -175,11 +175,11 @@ func (r *pathReader) walk(dir string, info fs.FileInfo) (again bool) {
 			again = r.walk(path, info) || again
 		case !isManifestName(name):
 		case !info.Mode().IsRegular():
-			r.in.Skipped = append(r.in.Skipped, path)
+			r.plan = append(r.plan, step{kind: stepSkipped, skipped: path})
 		case r.once(path, info):
 			again = true
 		default:
-			r.read(path, openFile(path))
+			r.read(path, info, openFile(path))
 		}
 	}
 	return again
@@ -204,43 +204,17 @@ func (r *pathReader) once(path string, info fs.FileInfo) bool {
 	return false
 }
 
-// read decodes one file (or stdin), on a reader that returns when ctx is done.
-func (r *pathReader) read(name string, open func() (io.ReadCloser, error)) {
-	rc := openCancelable(r.ctx, open)
-	defer rc.Close()
-	var objs []Object
-	var errs []error
-	var docs int
-	if r.keep {
-		limit := maxFileFactor * r.d.maxDocumentSize()
-		data, err := io.ReadAll(io.LimitReader(rc, limit+1))
-		switch {
-		case rc.openErr != nil:
-		case err != nil:
-			r.fail(name, fmt.Errorf("reading: %w", err))
-			return
-		case int64(len(data)) > limit:
-			r.fail(name, fmt.Errorf("%w: the file holds more than %d bytes", ErrDocumentTooLarge, limit))
-			return
-		default:
-			objs, errs, docs = r.d.decode(name, bytes.NewReader(data))
-			r.in.Files = append(r.in.Files, File{Name: name, Data: data})
-		}
-	} else {
-		objs, errs, docs = r.d.decode(name, rc)
+// read plans to read one file, or stdin (info nil).
+func (r *pathReader) read(name string, info fs.FileInfo, open func() (io.ReadCloser, error)) {
+	st := step{kind: stepFile, file: name, root: r.root, open: open}
+	if info != nil && info.Mode().IsRegular() {
+		st.regular, st.size = true, info.Size()
 	}
-	if err := rc.openErr; err != nil {
-		// The file was never read: one error for the path, not a document's.
-		r.fail(name, err)
-		return
-	}
-	r.in.Objects = append(r.in.Objects, objs...)
-	r.in.Errors = append(r.in.Errors, errs...)
-	r.in.Documents += docs
+	r.plan = append(r.plan, st)
 }
 
 func (r *pathReader) fail(path string, err error) {
-	r.in.Errors = append(r.in.Errors, pathError(path, err))
+	r.plan = append(r.plan, step{kind: stepError, err: pathError(path, err)})
 }
 
 func openFile(name string) func() (io.ReadCloser, error) {

@@ -41,9 +41,9 @@ const (
 // is '{' or '[' is read as concatenated JSON values, as kubectl does; if its
 // first value is not valid JSON (a YAML flow mapping), or once a value is
 // followed by something that is not JSON (`---`), the rest is read as YAML.
-func (d *Decoder) documents(r io.Reader) iter.Seq[document] {
+func (d *Decoder) documents(r io.Reader, bufSize int) iter.Seq[document] {
 	return func(yield func(document) bool) {
-		br := bufio.NewReaderSize(r, readBufferSize)
+		br := bufio.NewReaderSize(r, min(bufSize, readBufferSize))
 		var start streamPos
 		// A BOM is not whitespace to the JSON decoder; YAML ignores it anyway.
 		if b, err := br.Peek(len(utf8BOM)); err == nil && string(b) == utf8BOM {

@@ -7,50 +7,67 @@ import (
 	"strings"
 
 	yaml3 "go.yaml.in/yaml/v3"
+	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"sigs.k8s.io/yaml"
 )
 
-// yamlToJSON converts one YAML document to JSON as kubectl does (YAML 1.1
-// through sigs.k8s.io/yaml), after checking that its aliases do not expand
-// past maxExpanded bytes. lineOffset lines of the file precede data. It
-// returns yaml.v3's tree of the document too when it parsed one (to check
-// aliases), so that finding positions need not parse it again.
-func yamlToJSON(data []byte, lineOffset int, maxExpanded int64) (out []byte, tree *yaml3.Node, err error) {
+// yamlValue decodes one YAML document as kubectl does (YAML 1.1 through
+// sigs.k8s.io/yaml, then JSON), after checking that its aliases do not
+// expand past maxExpanded bytes. lineOffset lines of the file precede data.
+// It returns yaml.v3's tree of the document too when yaml.v3 can read it:
+// the value is read off that tree where treeValue can (one parse gives both
+// the value and the positions), and from sigs.k8s.io/yaml otherwise.
+func yamlValue(data []byte, lineOffset int, maxExpanded int64) (v any, tree *yaml3.Node, err error) {
 	// The parsers are third-party code fed untrusted input: a panic in them
 	// must cost one document, not the webhook or the whole check.
 	defer func() {
 		if r := recover(); r != nil {
-			out, tree, err = nil, nil, fmt.Errorf("parsing YAML: parser panicked: %v", r)
+			v, tree, err = nil, nil, fmt.Errorf("parsing YAML: parser panicked: %v", r)
 		}
 	}()
-	// No alias without '*': most documents skip the second parse.
-	if bytes.IndexByte(data, '*') >= 0 {
-		if tree, err = checkAliases(data, maxExpanded); err != nil {
+	var parseErr error
+	tree, parseErr = parseYAML3(data)
+	if bytes.IndexByte(data, '*') >= 0 { // no alias without '*'
+		if parseErr != nil {
+			return nil, nil, fileLines(parseErr, lineOffset)
+		}
+		if err := checkAliases(tree, maxExpanded); err != nil {
 			return nil, nil, fileLines(err, lineOffset)
 		}
 	}
-	out, err = yaml.YAMLToJSON(data)
+	if tree != nil && bytes.IndexByte(data, '!') < 0 {
+		if v, ok := treeValue(tree); ok {
+			return v, tree, nil
+		}
+	}
+	out, err := yaml.YAMLToJSON(data)
 	if err != nil {
 		return nil, nil, fileLines(err, lineOffset)
 	}
-	return out, tree, nil
+	if err := utiljson.Unmarshal(out, &v); err != nil {
+		return nil, nil, fmt.Errorf("decoding JSON: %w", err)
+	}
+	return v, tree, nil
+}
+
+// parseYAML3 parses data with yaml.v3.
+func parseYAML3(data []byte) (*yaml3.Node, error) {
+	var root yaml3.Node
+	if err := yaml3.Unmarshal(data, &root); err != nil {
+		return nil, err
+	}
+	return &root, nil
 }
 
 // checkAliases measures the document with its aliases expanded, without
 // expanding them. yaml.v2 stops only alias-heavy documents by node count, so
 // a few aliases of a long string still expand to gigabytes of JSON.
-func checkAliases(data []byte, maxExpanded int64) (*yaml3.Node, error) {
+func checkAliases(root *yaml3.Node, maxExpanded int64) error {
 	// yaml.v3 builds a tree where an alias points at its anchored node:
-	// parsing is linear in the input whatever the aliases.
-	var root yaml3.Node
-	if err := yaml3.Unmarshal(data, &root); err != nil {
-		return nil, err
-	}
+	// parsing was linear in the input whatever the aliases.
 	m := aliasMeter{limit: maxExpanded, sizes: map[*yaml3.Node]int64{}}
-	if _, err := m.size(&root); err != nil {
-		return nil, err
-	}
-	return &root, nil
+	_, err := m.size(root)
+	return err
 }
 
 // aliasMeter computes the JSON size of nodes, aliases expanded. An alias can

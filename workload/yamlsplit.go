@@ -20,7 +20,11 @@ import (
 func yamlDocuments(r io.Reader, first int, at streamPos, max int64, yield func(document) bool) {
 	s := &yamlSplitter{next: first, max: max, yield: yield, firstLine: at.line, firstColumn: at.column}
 	s.begin(false, at.line, at.offset)
-	br := bufio.NewReaderSize(r, readBufferSize)
+	size := readBufferSize
+	if b, ok := r.(*bufio.Reader); ok {
+		size = b.Size() // reuse it: its size fits the stream
+	}
+	br := bufio.NewReaderSize(r, size)
 	line := at.line // lines read completely
 	offset := at.offset
 	atLineStart := true
