@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"time"
@@ -45,6 +46,10 @@ type pingAnswer struct {
 	body   []byte
 }
 
+// errSpeaksPlainHTTP is why a registry known to answer over plain HTTP is
+// not pinged over HTTPS.
+var errSpeaksPlainHTTP = errors.New("the registry answered a ping over plain HTTP within the last PingTTL")
+
 func newPingCache(inner http.RoundTripper, now func() time.Time) *pingCache {
 	return &pingCache{inner: inner, answers: lru.New[pingAnswer](maxPingHosts, maxPingCacheBytes, now)}
 }
@@ -56,6 +61,17 @@ func (p *pingCache) RoundTrip(req *http.Request) (*http.Response, error) {
 	key := req.URL.Scheme + "://" + req.URL.Host
 	if a, ok := p.answers.Get(key); ok {
 		return a.response(req), nil
+	}
+	if req.URL.Scheme == "https" {
+		// go-containerregistry pings a registry it may reach over plain
+		// HTTP (loopback, private addresses, --insecure-registry) over
+		// HTTPS first, for every repository, and falls back when that
+		// fails. A plain HTTP answer cached means it failed within the
+		// TTL: fail it again without a connection that the registry can
+		// only refuse.
+		if _, ok := p.answers.Get("http://" + req.URL.Host); ok {
+			return nil, fmt.Errorf("pinging %s over HTTPS: %w", req.URL.Host, errSpeaksPlainHTTP)
+		}
 	}
 
 	// Lookups that start together share one ping: the first asks, the

@@ -4,10 +4,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log"
+	"net"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
 // pingStub answers pings itself; when gate is set, it waits for it first.
@@ -118,4 +128,50 @@ func TestPingWaitersKeepTheirOwnContext(t *testing.T) {
 			t.Errorf("waiter got %v, want its own answer", err)
 		}
 	})
+}
+
+// TestPlainHTTPRegistryIsPingedOverHTTPSOnce: go-containerregistry pings
+// a loopback registry over HTTPS before falling back to plain HTTP, for each
+// repository; once plain HTTP answered, the HTTPS try is refused without a
+// connection. Every image after the first then costs its two GETs on the
+// connection kept open, and no other connection.
+func TestPlainHTTPRegistryIsPingedOverHTTPSOnce(t *testing.T) {
+	srv := httptest.NewUnstartedServer(ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0))))
+	var conns atomic.Int64
+	srv.Config.ConnState = func(_ net.Conn, state http.ConnState) {
+		if state == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	host := strings.TrimPrefix(srv.URL, "http://")
+
+	var refs []name.Reference
+	for i := range 5 {
+		ref, err := name.ParseReference(fmt.Sprintf("%s/repo-%d:v1", host, i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := random.Image(64, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := remote.Write(ref, img); err != nil {
+			t.Fatal(err)
+		}
+		refs = append(refs, ref)
+	}
+	before := conns.Load() // the writes' connections are not rt's to reuse
+
+	rt := New(testConfig())
+	for _, ref := range refs {
+		if _, err := remote.Get(ref, remote.WithTransport(rt)); err != nil {
+			t.Fatalf("getting %s: %v", ref, err)
+		}
+	}
+	// The first image: an HTTPS try, then the plain HTTP connection.
+	if got := conns.Load() - before; got != 2 {
+		t.Errorf("%d connections for %d images, want 2 (the first image's HTTPS try and one kept)", got, len(refs))
+	}
 }
