@@ -37,7 +37,9 @@ type Options struct {
 // Run reads the manifests, analyses every pod spec they hold and writes the
 // report to out as it goes: each object once it and every object before it
 // are analysed, in input order, so memory does not grow with the findings.
-// It never stops at the first bad file or unreadable image.
+// Objects are analysed as soon as they are read, while the rest are still
+// being read. Problems are reported at the end, those of reading first. It
+// never stops at the first bad file or unreadable image.
 //
 // When ctx is done (the user interrupted) Run stops at once, leaves the
 // report unfinished and returns ctx's cause. Otherwise the error is out's,
@@ -49,38 +51,34 @@ func Run(ctx context.Context, analyzer *analysis.Analyzer, opts Options, out Wri
 		runCtx, cancel = context.WithTimeoutCause(ctx, opts.Timeout, &report.TimeoutError{Timeout: opts.Timeout})
 		defer cancel()
 	}
-	in := workload.ReadPaths(runCtx, opts.Paths, opts.Stdin)
+	// A report that cannot be written ends the analysis too.
+	analysisCtx, stop := context.WithCancelCause(runCtx)
+	defer stop(nil)
+	e := &emitter{ctx: ctx, out: out, stop: stop, progress: opts.Progress}
+
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for range max(opts.Concurrency, 1) {
+		wg.Go(func() {
+			for i := range jobs {
+				e.done(i, analyze(analysisCtx, analyzer, opts.Settings, e.object(i)))
+			}
+		})
+	}
+	in := workload.NewDecoder().StreamPaths(runCtx, opts.Paths, opts.Stdin, func(o workload.Object) {
+		jobs <- e.add(o)
+	})
+	close(jobs)
+	wg.Wait()
 	if ctx.Err() != nil {
 		return report.Summary{}, context.Cause(ctx)
 	}
-	e := &emitter{ctx: ctx, out: out, objects: in.Objects, results: make([][]analysis.Result, len(in.Objects))}
 	e.summary.Notes = in.Notes("check", "checked")
 	for _, err := range in.Errors {
 		e.addProblem(decodeProblem(err))
 	}
-
-	// A report that cannot be written ends the analysis too.
-	analysisCtx, stop := context.WithCancelCause(runCtx)
-	defer stop(nil)
-	e.stop = stop
-	started := analysis.ForEach(analysisCtx, len(e.objects), opts.Concurrency, opts.Progress, func(i int) {
-		results := make([]analysis.Result, len(e.objects[i].PodSpecs))
-		for j, spec := range e.objects[i].PodSpecs {
-			results[j] = analyzer.Analyze(analysisCtx, spec.Spec,
-				analysis.WithPolicy(opts.Settings.PolicyOptions(spec.Spec, spec.ObjectAnnotations, spec.Annotations)...))
-		}
-		e.done(i, results)
-	})
-	for i := started; i < len(e.objects); i++ {
-		results := make([]analysis.Result, len(e.objects[i].PodSpecs))
-		for j, spec := range e.objects[i].PodSpecs {
-			results[j] = analysis.Skipped(spec.Spec, context.Cause(analysisCtx))
-		}
-		e.done(i, results)
-	}
-
-	if ctx.Err() != nil {
-		return report.Summary{}, context.Cause(ctx)
+	for _, p := range e.problems {
+		e.addProblem(p)
 	}
 	if e.err != nil {
 		return e.summary, e.err
@@ -91,27 +89,70 @@ func Run(ctx context.Context, analyzer *analysis.Analyzer, opts Options, out Wri
 	return e.summary, out.Finish()
 }
 
-// emitter writes the objects' results in input order as they come in.
-type emitter struct {
-	ctx  context.Context
-	out  Writer
-	stop context.CancelCauseFunc
+// analyze analyses the pod specs of one object, or says why not once ctx
+// is done.
+func analyze(ctx context.Context, analyzer *analysis.Analyzer, s *settings.Settings, obj workload.Object) []analysis.Result {
+	results := make([]analysis.Result, len(obj.PodSpecs))
+	for j, spec := range obj.PodSpecs {
+		if ctx.Err() != nil {
+			results[j] = analysis.Skipped(spec.Spec, context.Cause(ctx))
+			continue
+		}
+		results[j] = analyzer.Analyze(ctx, spec.Spec,
+			analysis.WithPolicy(s.PolicyOptions(spec.Spec, spec.ObjectAnnotations, spec.Annotations)...))
+	}
+	return results
+}
 
-	mu      sync.Mutex
-	objects []workload.Object
-	results [][]analysis.Result // per object, per pod spec; nil until done
-	next    int                 // the first object not written
-	summary report.Summary
-	ignored int   // findings dropped by exceptions
-	err     error // the first write error
+// emitter writes the objects' results in input order as they come in; it
+// keeps their problems for the end, after those of reading.
+type emitter struct {
+	ctx      context.Context
+	out      Writer
+	stop     context.CancelCauseFunc
+	progress func(done, total int)
+
+	mu       sync.Mutex
+	objects  []workload.Object
+	results  [][]analysis.Result // per object, per pod spec; nil until done
+	next     int                 // the first object not written
+	finished int                 // objects analysed
+	problems []Problem           // of the objects written
+	summary  report.Summary
+	ignored  int   // findings dropped by exceptions
+	err      error // the first write error
+}
+
+// add appends an object read and returns its index.
+func (e *emitter) add(o workload.Object) int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.objects = append(e.objects, o)
+	e.results = append(e.results, nil)
+	return len(e.objects) - 1
+}
+
+func (e *emitter) object(i int) workload.Object {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.objects[i]
 }
 
 // done records the results of object i and writes every object from the
-// first not written up to the first not done. Objects written are dropped.
+// first not written up to the first not done.
 func (e *emitter) done(i int, results []analysis.Result) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.results[i] = results
+	e.finished++
+	if e.progress != nil {
+		e.progress(e.finished, len(e.objects))
+	}
+	e.flush()
+}
+
+// flush writes the objects done, in order, and drops them.
+func (e *emitter) flush() {
 	for e.next < len(e.objects) && e.results[e.next] != nil {
 		if e.err == nil && e.ctx.Err() == nil {
 			e.write(e.objects[e.next], e.results[e.next])
@@ -139,7 +180,7 @@ func (e *emitter) write(obj workload.Object, results []analysis.Result) {
 	}
 	for j, res := range results {
 		for _, ie := range res.Errors {
-			e.addProblem(imageProblem(obj, obj.PodSpecs[j], ie))
+			e.problems = append(e.problems, imageProblem(obj, obj.PodSpecs[j], ie))
 		}
 	}
 }

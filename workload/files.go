@@ -63,17 +63,24 @@ func ReadPaths(ctx context.Context, paths []string, stdin io.Reader) Input {
 // Reads return when ctx is done, even one blocked on a pipe: the path being
 // read gets an *Error with ctx's cause, and so does each path not read yet.
 func (d *Decoder) ReadPaths(ctx context.Context, paths []string, stdin io.Reader) Input {
-	return d.readPaths(ctx, paths, stdin, false)
+	return d.readPaths(ctx, paths, stdin, false, nil)
+}
+
+// StreamPaths is ReadPaths that also hands each object to each, in input
+// order, as soon as it and everything before it is read: a caller can work
+// on the first objects while the rest are still being read.
+func (d *Decoder) StreamPaths(ctx context.Context, paths []string, stdin io.Reader, each func(Object)) Input {
+	return d.readPaths(ctx, paths, stdin, false, each)
 }
 
 // ReadFiles is ReadPaths for callers that edit what they read (volumeguard
 // fix): it also keeps each file's content in Input.Files. A file larger
 // than eight times the document size limit is an *Error for that file.
 func (d *Decoder) ReadFiles(ctx context.Context, paths []string, stdin io.Reader) Input {
-	return d.readPaths(ctx, paths, stdin, true)
+	return d.readPaths(ctx, paths, stdin, true, nil)
 }
 
-func (d *Decoder) readPaths(ctx context.Context, paths []string, stdin io.Reader, keep bool) Input {
+func (d *Decoder) readPaths(ctx context.Context, paths []string, stdin io.Reader, keep bool, each func(Object)) Input {
 	r := &pathReader{ctx: ctx, d: d, stdin: stdin, seen: map[fileID]bool{}}
 	for _, p := range paths {
 		if ctx.Err() != nil {
@@ -87,7 +94,7 @@ func (d *Decoder) readPaths(ctx context.Context, paths []string, stdin io.Reader
 		}
 		r.plan = append(r.plan, step{kind: stepPathEnd, path: p, noObjectsFrom: from})
 	}
-	return d.readPlan(ctx, r.plan, keep)
+	return d.readPlan(ctx, r.plan, keep, each)
 }
 
 // pathReader walks the paths of one ReadPaths call into the plan of what

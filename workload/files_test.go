@@ -3,6 +3,7 @@ package workload
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -164,5 +165,38 @@ func TestReadFilesKeepsContent(t *testing.T) {
 	}
 	if len(in.Errors) != 1 || !errors.Is(in.Errors[0], ErrDocumentTooLarge) || !strings.Contains(in.Errors[0].Error(), "huge.yaml") {
 		t.Errorf("errors %v, want huge.yaml too large", in.Errors)
+	}
+}
+
+// TestStreamPathsHandsObjectsInInputOrder: many files read by several
+// workers, a large one among them (streamed, not read whole) and stdin in
+// the middle: the objects come in input order, each once, as ReadPaths
+// returns them.
+func TestStreamPathsHandsObjectsInInputOrder(t *testing.T) {
+	files := map[string]string{}
+	for i := range 60 {
+		files[fmt.Sprintf("m%02d.yaml", i)] = strings.Replace(podYAML, "name: web,", fmt.Sprintf("name: pod-%02d,", i), 1)
+	}
+	filler := "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: filler}\ndata: {a: b}\n---\n"
+	files["m30.yaml"] = strings.Repeat(filler, smallFile/len(filler)+1) + files["m30.yaml"]
+	root := writeTree(t, files)
+	stdin := strings.Replace(podYAML, "name: web,", "name: from-stdin,", 1)
+
+	var streamed []string
+	in := NewDecoder().StreamPaths(context.Background(), []string{filepath.Join(root, "m00.yaml"), "-", root}, strings.NewReader(stdin),
+		func(o Object) { streamed = append(streamed, o.Name) })
+	var read []string
+	for _, o := range in.Objects {
+		read = append(read, o.Name)
+	}
+	if len(in.Errors) != 0 {
+		t.Fatalf("errors %v", in.Errors)
+	}
+	want := []string{"pod-00", "from-stdin"}
+	for i := 1; i < 60; i++ {
+		want = append(want, fmt.Sprintf("pod-%02d", i))
+	}
+	if !reflect.DeepEqual(streamed, want) || !reflect.DeepEqual(read, want) {
+		t.Errorf("streamed %v\nread %v\nwant %v", streamed, read, want)
 	}
 }

@@ -53,16 +53,35 @@ type fileRead struct {
 const smallFile = 1 << 20
 
 // readPlan reads the files of plan and puts everything together in plan
-// order. Regular files are read and decoded by a worker per core. Stdin and
-// other files that may block (named pipes) are read alone, after what comes
-// before them and before what comes after, so that a blocked read holds up
-// the rest until ctx is done, which then reports each of them.
-func (d *Decoder) readPlan(ctx context.Context, plan []step, keep bool) Input {
+// order, handing each object to each (when set) as soon as it and
+// everything before it is read. Regular files are read and decoded by a
+// worker per core. Stdin and other files that may block (named pipes) are
+// read alone, after what comes before them and before what comes after, so
+// that a blocked read holds up the rest until ctx is done, which then
+// reports each of them.
+func (d *Decoder) readPlan(ctx context.Context, plan []step, keep bool, each func(Object)) Input {
 	reads := make([]fileRead, len(plan))
+	ready := make([]chan struct{}, len(plan))
+	for i := range ready {
+		ready[i] = make(chan struct{})
+	}
+	go d.readSteps(ctx, plan, reads, ready, keep)
+	a := assembler{each: each, found: make([]int, len(plan)+1)}
+	for i, st := range plan {
+		<-ready[i]
+		a.add(i, st, reads[i])
+	}
+	return a.in
+}
+
+// readSteps reads the files of plan into reads, closing each step's ready
+// channel when it is done.
+func (d *Decoder) readSteps(ctx context.Context, plan []step, reads []fileRead, ready []chan struct{}, keep bool) {
 	blocking := func(st step) bool { return st.kind == stepFile && !st.regular }
 	for i := 0; i < len(plan); {
 		if blocking(plan[i]) {
 			reads[i] = d.readFile(ctx, plan[i], keep)
+			close(ready[i])
 			i++
 			continue
 		}
@@ -70,18 +89,19 @@ func (d *Decoder) readPlan(ctx context.Context, plan []step, keep bool) Input {
 		for j < len(plan) && !blocking(plan[j]) {
 			j++
 		}
-		d.readAll(ctx, plan[i:j], reads[i:j], keep)
+		d.readAll(ctx, plan[i:j], reads[i:j], ready[i:j], keep)
 		i = j
 	}
-	return assemble(plan, reads)
 }
 
 // readAll reads the regular files of plan into reads, a worker per core.
-func (d *Decoder) readAll(ctx context.Context, plan []step, reads []fileRead, keep bool) {
+func (d *Decoder) readAll(ctx context.Context, plan []step, reads []fileRead, ready []chan struct{}, keep bool) {
 	var files []int
 	for i, st := range plan {
 		if st.kind == stepFile {
 			files = append(files, i)
+		} else {
+			close(ready[i])
 		}
 	}
 	workers := min(runtime.GOMAXPROCS(0), len(files))
@@ -96,6 +116,7 @@ func (d *Decoder) readAll(ctx context.Context, plan []step, reads []fileRead, ke
 				}
 				i := files[n]
 				reads[i] = d.readFile(ctx, plan[i], keep)
+				close(ready[i])
 			}
 		})
 	}
@@ -160,53 +181,61 @@ func (d *Decoder) decodeFile(name string, r io.Reader, keep bool) fileRead {
 	return fr
 }
 
-// assemble puts the plan's steps and reads together into an Input, in plan
-// order. Files ctx stopped before they were read are one error for the
-// path given that holds them.
-func assemble(plan []step, reads []fileRead) Input {
-	var in Input
+// assembler puts the plan's steps and reads together into an Input, in
+// plan order. Files ctx stopped before they were read are one error for
+// the path given that holds them.
+type assembler struct {
+	in   Input
+	each func(Object)
 	// found[i] counts documents and errors before step i: a path's end
 	// compares it with its own count.
-	found := make([]int, len(plan)+1)
-	var root string            // the path given whose files are being put together
-	var rootRead, stopped bool // some of root's files were read; ctx stopped the rest
-	for i, st := range plan {
-		found[i] = in.Documents + len(in.Errors)
-		switch st.kind {
-		case stepError:
-			in.Errors = append(in.Errors, st.err)
-		case stepSkipped:
-			in.Skipped = append(in.Skipped, st.skipped)
-		case stepPathEnd:
-			if found[st.noObjectsFrom] == found[i] {
-				in.Errors = append(in.Errors, pathError(st.path, ErrNoObjects))
-			}
-		case stepFile:
-			fr := reads[i]
-			if st.root != root {
-				root, rootRead, stopped = st.root, false, false
-			}
-			switch {
-			case fr.notRead != nil:
-				if !stopped {
-					stopped = true
-					in.Errors = append(in.Errors, notRead(st.root, rootRead, fr.notRead))
-				}
-				continue
-			case fr.failed != nil:
-				in.Errors = append(in.Errors, pathError(st.file, fr.failed))
-			default:
-				in.Objects = append(in.Objects, fr.objs...)
-				in.Errors = append(in.Errors, fr.errs...)
-				in.Documents += fr.docs
-				if fr.data != nil {
-					in.Files = append(in.Files, File{Name: st.file, Data: fr.data})
-				}
-			}
-			rootRead = true
+	found []int
+	// root is the path given whose files are being put together; some of
+	// them were read (rootRead), ctx stopped the rest (stopped).
+	root              string
+	rootRead, stopped bool
+}
+
+func (a *assembler) add(i int, st step, fr fileRead) {
+	in := &a.in
+	a.found[i] = in.Documents + len(in.Errors)
+	switch st.kind {
+	case stepError:
+		in.Errors = append(in.Errors, st.err)
+	case stepSkipped:
+		in.Skipped = append(in.Skipped, st.skipped)
+	case stepPathEnd:
+		if a.found[st.noObjectsFrom] == a.found[i] {
+			in.Errors = append(in.Errors, pathError(st.path, ErrNoObjects))
 		}
+	case stepFile:
+		if st.root != a.root {
+			a.root, a.rootRead, a.stopped = st.root, false, false
+		}
+		switch {
+		case fr.notRead != nil:
+			if !a.stopped {
+				a.stopped = true
+				in.Errors = append(in.Errors, notRead(st.root, a.rootRead, fr.notRead))
+			}
+			return
+		case fr.failed != nil:
+			in.Errors = append(in.Errors, pathError(st.file, fr.failed))
+		default:
+			in.Objects = append(in.Objects, fr.objs...)
+			in.Errors = append(in.Errors, fr.errs...)
+			in.Documents += fr.docs
+			if fr.data != nil {
+				in.Files = append(in.Files, File{Name: st.file, Data: fr.data})
+			}
+			if a.each != nil {
+				for _, o := range fr.objs {
+					a.each(o)
+				}
+			}
+		}
+		a.rootRead = true
 	}
-	return in
 }
 
 // notRead is the error for a path given whose files ctx stopped before
