@@ -96,6 +96,7 @@ FUZZ_TARGETS = \
 	imageinspect:FuzzParseConfig \
 	imageinspect:FuzzCountElements \
 	workload:FuzzDecode \
+	workload:FuzzTreeValueMatchesKubectl \
 	policy:FuzzQuotePathRoundTrip \
 	policy:FuzzFixYAMLRoundTrip \
 	imageinspect/volumecontent:FuzzScanLayer \

@@ -23,7 +23,7 @@ REG_PORT="$(free_port)"; PROXY_PORT="$(free_port)"
 cat > "${work}/config.yml" <<YAML
 version: 0.1
 log: {level: error, accesslog: {disabled: true}}
-storage: {filesystem: {rootdirectory: ${work}/data}}
+storage: {filesystem: {rootdirectory: ${work}/data}, cache: {blobdescriptor: inmemory}}
 http: {addr: 127.0.0.1:${REG_PORT}}
 YAML
 OTEL_TRACES_EXPORTER=none "${REGISTRY_BIN}" serve "${work}/config.yml" >"${work}/registry.log" 2>&1 & pids+=($!)
@@ -37,6 +37,13 @@ done
 
 "${work}/fixture-gen" -registry "127.0.0.1:${PROXY_PORT}" -out "${work}/fixture" >&2
 echo "fixture: $(ls "${work}/fixture" | wc -l) manifests" >&2
+# VOLUMEGUARD_BENCH_RTT (e.g. 10ms): every registry request of the runs
+# below waits that long first, as for a registry across a network; by
+# default the registry is on loopback, where its own CPU is the cost.
+if [[ -n "${VOLUMEGUARD_BENCH_RTT:-}" ]]; then
+  curl -fs -X PUT "http://127.0.0.1:${PROXY_PORT}/_rtt?d=${VOLUMEGUARD_BENCH_RTT}" >/dev/null
+  echo "registry round trip: ${VOLUMEGUARD_BENCH_RTT}" >&2
+fi
 
 TIMEFORMAT=%R
 # check_run LABEL ARGS...: one fresh `check` process, timed, its requests

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -125,5 +127,50 @@ func TestCacheFlagsValidate(t *testing.T) {
 				t.Errorf("error %v, want one saying %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestCheckConcurrencyIsPerRegistryToo: --concurrency lookups reach one
+// registry at once, not the webhook's 8 per host. The registry holds every
+// manifest request until 12 are in flight; with fewer it would hold them
+// until the run's --lookup-timeout.
+func TestCheckConcurrencyIsPerRegistryToo(t *testing.T) {
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	const want = 12
+	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	var inFlight atomic.Int64
+	all := make(chan struct{})
+	var closeAll sync.Once
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/manifests/") {
+			if inFlight.Add(1) >= want {
+				closeAll.Do(func() { close(all) })
+			}
+			select {
+			case <-all:
+			case <-r.Context().Done():
+				return
+			}
+		}
+		reg.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	host := strings.TrimPrefix(srv.URL, "http://")
+	var b strings.Builder
+	for k := range want {
+		ref := fmt.Sprintf("%s/app-%d:1", host, k)
+		if _, err := testimage.Push(ref, nil); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "---\napiVersion: v1\nkind: Pod\nmetadata: {name: p%d}\nspec:\n  containers: [{name: c, image: %s}]\n", k, ref)
+	}
+	inFlight.Store(0) // the pushes' own manifest reads
+	p := filepath.Join(t.TempDir(), "pods.yaml")
+	if err := os.WriteFile(p, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runCommand(t, "check", "--no-cache", "--concurrency", fmt.Sprint(want), "--lookup-timeout", "20s", p)
+	if err != nil {
+		t.Fatalf("check: %v\n%s", err, out)
 	}
 }

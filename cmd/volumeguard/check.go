@@ -237,7 +237,10 @@ func (o *checkOptions) analyzer(cfg checkConfig, extra ...imageinspect.Option) (
 	// A one-shot run remembers an image that could not be read for the rest
 	// of the run: 40 pod specs naming an image on a registry that hangs cost
 	// one lookup, not 40.
-	inspectorOpts := []imageinspect.Option{imageinspect.WithFailureTTL(oneRun)}
+	// --concurrency is what a run asks of a registry, however many of the
+	// lookups go to one host: most CI runs name images of one registry, and
+	// the webhook's default of 8 per host would halve the lookups in flight.
+	inspectorOpts := []imageinspect.Option{imageinspect.WithFailureTTL(oneRun), imageinspect.WithHostConcurrency(o.concurrency)}
 	if cfg.contentBudget > 0 {
 		inspectorOpts = append(inspectorOpts, imageinspect.WithContentBudget(cfg.contentBudget))
 	}

@@ -1,6 +1,7 @@
 // Command countproxy is a reverse proxy on loopback that counts the registry
 // requests passing through it, by method and kind (manifest, blob, other),
-// and prints the counts when asked at /_count or when it stops.
+// and prints the counts when asked at /_count or when it stops. It can add
+// a round-trip time to each request (PUT /_rtt?d=10ms).
 package main
 
 import (
@@ -15,7 +16,9 @@ import (
 	"os/signal"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
+	"time"
 )
 
 type counter struct {
@@ -77,8 +80,23 @@ func main() {
 		}
 		_ = json.NewEncoder(w).Encode(c.snapshot())
 	})
+	// PUT /_rtt?d=10ms delays every request after it by d before it is
+	// forwarded: a registry a network round trip away, for the requests
+	// that are measured (not the pushes that fill the registry).
+	var rtt atomic.Int64
+	mux.HandleFunc("/_rtt", func(w http.ResponseWriter, r *http.Request) {
+		d, err := time.ParseDuration(r.URL.Query().Get("d"))
+		if r.Method != http.MethodPut || err != nil || d < 0 {
+			http.Error(w, "PUT /_rtt?d=DURATION", http.StatusBadRequest)
+			return
+		}
+		rtt.Store(int64(d))
+	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		c.add(r.Method + " " + kind(r.URL.Path))
+		if d := time.Duration(rtt.Load()); d > 0 {
+			time.Sleep(d)
+		}
 		proxy.ServeHTTP(w, r)
 	})
 	srv := &http.Server{Addr: *listen, Handler: mux}
