@@ -28,6 +28,8 @@ type Options struct {
 	Timeout time.Duration
 	// Progress, when set, is called as objects finish: done of total.
 	Progress func(done, total int)
+	// DecoderOptions are how manifests are decoded (an object cache).
+	DecoderOptions []workload.Option
 	// Settings are the exceptions of the settings file; nil: none. The
 	// volumeguard.io/ignore annotations of objects and pod templates are
 	// honoured in any case: in CI, whoever writes the manifest owns it.
@@ -65,7 +67,7 @@ func Run(ctx context.Context, analyzer *analysis.Analyzer, opts Options, out Wri
 			}
 		})
 	}
-	in := workload.NewDecoder().StreamPaths(runCtx, opts.Paths, opts.Stdin, func(o workload.Object) {
+	in := workload.NewDecoder(opts.DecoderOptions...).StreamPaths(runCtx, opts.Paths, opts.Stdin, func(o workload.Object) {
 		jobs <- e.add(o)
 	})
 	close(jobs)

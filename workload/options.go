@@ -15,6 +15,7 @@ type Option func(*options)
 
 type options struct {
 	maxDocumentSize int64
+	cache           *ObjectCache
 }
 
 // WithMaxDocumentSize sets the largest document, in bytes, that is decoded.
@@ -25,6 +26,13 @@ func WithMaxDocumentSize(n int64) Option {
 			o.maxDocumentSize = n
 		}
 	}
+}
+
+// WithObjectCache reads regular files that decoded before, to the same
+// content, from c instead of parsing them, and remembers the others.
+// nil: no cache. The caller saves c.
+func WithObjectCache(c *ObjectCache) Option {
+	return func(o *options) { o.cache = c }
 }
 
 // Decoder reads objects with the given options. The package-level functions

@@ -154,8 +154,23 @@ func (d *Decoder) readFile(ctx context.Context, st step, keep bool) fileRead {
 	if buf.Len() > smallFile {
 		return d.decodeFile(st.file, io.MultiReader(buf, f), false)
 	}
+	return d.decodeCached(st.file, buf.Bytes())
+}
+
+// decodeCached decodes a file read whole, through the decoder's object
+// cache when it has one.
+func (d *Decoder) decodeCached(name string, data []byte) fileRead {
 	var fr fileRead
-	fr.objs, fr.errs, fr.docs = d.decodeSized(st.file, bytes.NewReader(buf.Bytes()), buf.Len()+1)
+	cache := d.opts.cache
+	if cache != nil {
+		if objs, docs, ok := cache.get(name, data); ok {
+			return fileRead{objs: objs, docs: docs}
+		}
+	}
+	fr.objs, fr.errs, fr.docs = d.decodeSized(name, bytes.NewReader(data), len(data)+1)
+	if cache != nil && len(fr.errs) == 0 {
+		cache.put(data, fr.objs, fr.docs)
+	}
 	return fr
 }
 

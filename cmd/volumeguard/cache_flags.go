@@ -12,6 +12,7 @@ import (
 
 	"github.com/volumeguard/volumeguard/imageinspect"
 	"github.com/volumeguard/volumeguard/imageinspect/diskcache"
+	"github.com/volumeguard/volumeguard/workload"
 )
 
 // cacheOptions are the flags of the persistent image cache that the
@@ -37,7 +38,7 @@ func defaultCacheDir() string {
 
 func (o *cacheOptions) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.dir, "cache-dir", defaultCacheDir(),
-		"directory of the persistent image cache: manifests and configs by digest, and what tags resolved to; empty: no cache")
+		"directory of the persistent cache: image manifests and configs by digest, what tags resolved to, and decoded manifest files by content; empty: no cache")
 	fs.DurationVar(&o.tagTTL, "tag-ttl", diskcache.DefaultTagTTL,
 		"how long a cached tag is trusted without asking its registry (digests never expire); 0: always ask")
 	fs.BoolVar(&o.noCache, "no-cache", false, "neither read nor write the persistent image cache")
@@ -55,6 +56,23 @@ func (o *cacheOptions) validate() error {
 		errs = append(errs, errors.New("--offline needs the cache: drop --no-cache, or set --cache-dir"))
 	}
 	return errors.Join(errs...)
+}
+
+// objectCache opens the cache of decoded manifests in the cache
+// directory, or returns nil without a cache. Its entries belong to this
+// build of volumeguard: its version and its executable's size and time, so
+// that a rebuilt development binary never reads what another decoded.
+func (o *cacheOptions) objectCache() *workload.ObjectCache {
+	if o.noCache || o.dir == "" {
+		return nil
+	}
+	build := version
+	if exe, err := os.Executable(); err == nil {
+		if info, err := os.Stat(exe); err == nil {
+			build = fmt.Sprintf("%s %d %d", version, info.Size(), info.ModTime().UnixNano())
+		}
+	}
+	return workload.OpenObjectCache(filepath.Join(o.dir, workload.ObjectCacheFile), build)
 }
 
 // inspectorOptions opens the cache. A cache that cannot be opened (a

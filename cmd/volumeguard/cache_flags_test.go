@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/registry"
 
 	"github.com/volumeguard/volumeguard/internal/testimage"
+	"github.com/volumeguard/volumeguard/workload"
 )
 
 // TestCheckPersistentCache runs check as a CI job would, run after run,
@@ -172,5 +173,51 @@ func TestCheckConcurrencyIsPerRegistryToo(t *testing.T) {
 	out, err := runCommand(t, "check", "--no-cache", "--concurrency", fmt.Sprint(want), "--lookup-timeout", "20s", p)
 	if err != nil {
 		t.Fatalf("check: %v\n%s", err, out)
+	}
+}
+
+// TestCheckReportFromDecodedManifests: a re-run reads unchanged manifests
+// from the cache directory's decoded manifests and reports exactly what
+// the first run did, lines, columns and templates included.
+func TestCheckReportFromDecodedManifests(t *testing.T) {
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(srv.Close)
+	host := strings.TrimPrefix(srv.URL, "http://")
+	if _, err := testimage.Push(host+"/zk:1", []string{"/data", "/logs"}); err != nil {
+		t.Fatal(err)
+	}
+	manifests := t.TempDir()
+	for name, content := range map[string]string{
+		"pod.yaml": "# a comment\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - {name: c, image: " + host + "/zk:1}\n",
+		"helm.yaml": "---\n# Source: chart/templates/zk.yaml\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\n" +
+			"  annotations: {volumeguard.io/ignore: /logs}\nspec:\n  template:\n    spec:\n      containers:\n      - name: zk\n        image: " + host + "/zk:1\n",
+		"crlf.yaml": strings.ReplaceAll("apiVersion: v1\nkind: Pod\nmetadata: {name: q}\nspec:\n  initContainers:\n  - name: i\n    image: "+host+"/zk:1\n", "\n", "\r\n"),
+	} {
+		if err := os.WriteFile(filepath.Join(manifests, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := t.TempDir()
+	run := func() string {
+		t.Helper()
+		out, err := runCommand(t, "check", "-o", "json", "--cache-dir", dir, manifests)
+		var exit exitError
+		if !errors.As(err, &exit) || exit.code != 1 {
+			t.Fatalf("check: %v, want exit 1\n%s", err, out)
+		}
+		return out
+	}
+	first := run()
+	if _, err := os.Stat(filepath.Join(dir, workload.ObjectCacheFile)); err != nil {
+		t.Fatalf("no decoded manifests after the first run: %v", err)
+	}
+	if second := run(); second != first {
+		t.Errorf("second run\n%s\nfirst run\n%s", second, first)
+	}
+	for _, want := range []string{`"line": 7`, `"template": "chart/templates/zk.yaml"`} {
+		if !strings.Contains(first, want) {
+			t.Errorf("report lacks %s:\n%s", want, first)
+		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/volumeguard/volumeguard/check"
 	"github.com/volumeguard/volumeguard/imageinspect"
 	"github.com/volumeguard/volumeguard/settings"
+	"github.com/volumeguard/volumeguard/workload"
 )
 
 // maxConcurrency bounds --concurrency: more parallel lookups than this only
@@ -62,7 +63,8 @@ Exceptions: the annotation volumeguard.io/ignore: "/logs,/cache" on a Pod,
 a workload or a pod template drops those paths; .volumeguard.yaml (or
 --config) lists paths to ignore per image pattern and the default size limit
 (docs/exceptions.md). Images are cached in --cache-dir: a re-run within
---tag-ttl sends no registry request, and --offline sends none at all.
+--tag-ttl sends no registry request, and --offline sends none at all; so are
+decoded manifests, by content: a re-run parses only the files that changed.
 
 Exit codes:
   0    no finding (also when no document holds a pod spec: a note says so)
@@ -89,6 +91,10 @@ Exit codes:
 				return err
 			}
 			opts := check.Options{Paths: args, Stdin: s.in, Concurrency: o.concurrency, Timeout: o.timeout, Settings: cfg.settings}
+			objects := o.cache.objectCache()
+			if objects != nil {
+				opts.DecoderOptions = append(opts.DecoderOptions, workload.WithObjectCache(objects))
+			}
 			line := newStatusLine(s.err)
 			opts.Progress = line.progress("checking pod specs")
 			out := line.clearingWriter(s.out)
@@ -101,6 +107,11 @@ Exit codes:
 			line.clear()
 			if cmd.Context().Err() != nil {
 				return context.Cause(cmd.Context())
+			}
+			if objects != nil {
+				if err := objects.Save(); err != nil {
+					fmt.Fprintln(s.err, "note: not caching decoded manifests:", err)
+				}
 			}
 			for _, note := range summary.Notes {
 				fmt.Fprintln(s.err, "note:", note)
