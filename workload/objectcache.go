@@ -28,6 +28,7 @@ import (
 type ObjectCache struct {
 	path   string
 	header string
+	loaded chan struct{} // closed once entries hold the file's
 
 	mu      sync.Mutex
 	entries map[[sha256.Size]byte][]byte // by content hash: JSON of a cachedFile
@@ -55,36 +56,46 @@ const (
 const ObjectCacheFile = "decoded-manifests"
 
 // OpenObjectCache reads the cache at path, written by the decoder named
-// version. A missing, unreadable, foreign or damaged file starts an empty
-// cache: it only costs the parsing.
+// version, in the background: the first use waits for it. A missing,
+// unreadable, foreign or damaged file starts an empty cache: it only costs
+// the parsing.
 func OpenObjectCache(path, version string) *ObjectCache {
 	c := &ObjectCache{
 		path:    path,
 		header:  objectCacheFormat + " " + version + "\n",
+		loaded:  make(chan struct{}),
 		entries: map[[sha256.Size]byte][]byte{},
 		used:    map[[sha256.Size]byte]bool{},
 	}
-	f, err := os.Open(path)
+	go func() {
+		defer close(c.loaded)
+		if entries, ok := c.load(); ok {
+			c.entries = entries
+		}
+	}()
+	return c
+}
+
+// load reads the entries of the cache's file.
+func (c *ObjectCache) load() (map[[sha256.Size]byte][]byte, bool) {
+	f, err := os.Open(c.path)
 	if err != nil {
-		return c
+		return nil, false
 	}
 	defer f.Close()
 	info, err := f.Stat()
 	if err != nil || !info.Mode().IsRegular() || info.Size() > maxObjectCacheFile {
-		return c
+		return nil, false
 	}
 	data := make([]byte, info.Size())
 	if _, err := io.ReadFull(f, data); err != nil {
-		return c
+		return nil, false
 	}
 	rest, ok := bytes.CutPrefix(data, []byte(c.header))
 	if !ok {
-		return c
+		return nil, false
 	}
-	if entries, ok := parseEntries(rest); ok {
-		c.entries = entries
-	}
-	return c
+	return parseEntries(rest)
 }
 
 // parseEntries reads records of a content hash, a 4-byte length and that
@@ -112,6 +123,7 @@ func parseEntries(data []byte) (map[[sha256.Size]byte][]byte, bool) {
 // count of its documents.
 func (c *ObjectCache) get(file string, content []byte) ([]Object, int, bool) {
 	key := sha256.Sum256(content)
+	<-c.loaded
 	c.mu.Lock()
 	raw, ok := c.entries[key]
 	if ok {
@@ -148,6 +160,7 @@ func (c *ObjectCache) put(content []byte, objs []Object, documents int) {
 		return
 	}
 	key := sha256.Sum256(content)
+	<-c.loaded
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.entries[key] = raw
@@ -158,6 +171,7 @@ func (c *ObjectCache) put(content []byte, objs []Object, documents int) {
 // Save writes the cache when this run added to it: the entries of this run
 // first, then older ones while the file stays under its bound.
 func (c *ObjectCache) Save() error {
+	<-c.loaded
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.changed {

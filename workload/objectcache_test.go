@@ -32,6 +32,7 @@ func TestObjectCacheGivesWhatDecodingGives(t *testing.T) {
 		t.Helper()
 		c = OpenObjectCache(cachePath, version)
 		in = NewDecoder(WithObjectCache(c)).ReadPaths(context.Background(), []string{root}, nil)
+		<-c.loaded
 		added = c.changed
 		if err := c.Save(); err != nil {
 			t.Fatal(err)
