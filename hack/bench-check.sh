@@ -27,6 +27,12 @@ storage: {filesystem: {rootdirectory: ${work}/data}, cache: {blobdescriptor: inm
 http: {addr: 127.0.0.1:${REG_PORT}}
 YAML
 OTEL_TRACES_EXPORTER=none "${REGISTRY_BIN}" serve "${work}/config.yml" >"${work}/registry.log" 2>&1 & pids+=($!)
+REG_PID=$!
+# registry_cpu: the registry's CPU time so far, in clock ticks. On loopback
+# the registry shares the cores with the client measured: its CPU per run
+# says how much of the run is the registry's own work.
+registry_cpu() { awk '{print $14 + $15}' "/proc/${REG_PID}/stat"; }
+TICKS="$(getconf CLK_TCK)"
 go build -o "${work}/countproxy" ./hack/bench/countproxy
 go build -o "${work}/fixture-gen" ./hack/bench/fixture
 "${work}/countproxy" -listen "127.0.0.1:${PROXY_PORT}" -upstream "http://127.0.0.1:${REG_PORT}" >/dev/null 2>&1 & pids+=($!)
@@ -51,13 +57,15 @@ TIMEFORMAT=%R
 check_run() {
   local label="$1"; shift
   curl -fs -X DELETE "http://127.0.0.1:${PROXY_PORT}/_count" >/dev/null
+  local cpu0; cpu0="$(registry_cpu)"
   set +e
   secs=$( { time bin/volumeguard check -o json "$@" "${work}/fixture" >"${work}/report.json" 2>/dev/null; } 2>&1 )
   code=$?
   set -e
+  local regcpu; regcpu="$(awk -v a="${cpu0}" -v b="$(registry_cpu)" -v t="${TICKS}" 'BEGIN {printf "%.2f", (b - a) / t}')"
   flagged=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(len({f["name"] for f in r["findings"]}), len(r["findings"]), len(r["errors"]))' "${work}/report.json")
   counts=$(curl -fs "http://127.0.0.1:${PROXY_PORT}/_count")
-  echo "${label}: ${secs}s exit=${code} flagged_deployments/findings/errors=${flagged} requests=${counts}"
+  echo "${label}: ${secs}s exit=${code} flagged_deployments/findings/errors=${flagged} requests=${counts} registry_cpu=${regcpu}s"
 }
 # The persistent cache (--cache-dir): cold runs get an empty one each,
 # warm runs share one that a first run filled.
@@ -69,6 +77,7 @@ for run in $(seq "${RUNS}"); do
   # block-images-with-volumes and --registry (VOLUMEGUARD_KYVERNO_BIN).
   if [[ -n "${VOLUMEGUARD_KYVERNO_BIN:-}" ]]; then
     curl -fs -X DELETE "http://127.0.0.1:${PROXY_PORT}/_count" >/dev/null
+    cpu0="$(registry_cpu)"
     set +e
     secs=$( { time "${VOLUMEGUARD_KYVERNO_BIN}" apply hack/bench/kyverno/block-images-with-volumes.yaml \
       --resource "${work}/fixture" --registry >"${work}/kyverno.txt" 2>&1; } 2>&1 )
@@ -76,6 +85,7 @@ for run in $(seq "${RUNS}"); do
     set -e
     counts=$(curl -fs "http://127.0.0.1:${PROXY_PORT}/_count")
     summary=$(grep -E 'pass: [0-9]+, fail: [0-9]+' "${work}/kyverno.txt" | tail -1)
-    echo "kyverno ${run}: ${secs}s exit=${code} ${summary} requests=${counts}"
+    regcpu="$(awk -v a="${cpu0}" -v b="$(registry_cpu)" -v t="${TICKS}" 'BEGIN {printf "%.2f", (b - a) / t}')"
+    echo "kyverno ${run}: ${secs}s exit=${code} ${summary} requests=${counts} registry_cpu=${regcpu}s"
   fi
 done
