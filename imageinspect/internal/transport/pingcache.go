@@ -48,7 +48,11 @@ type pingAnswer struct {
 
 // errSpeaksPlainHTTP is why a registry known to answer over plain HTTP is
 // not pinged over HTTPS.
-var errSpeaksPlainHTTP = errors.New("the registry answered a ping over plain HTTP within the last PingTTL")
+var errSpeaksPlainHTTP = errors.New("the registry failed a ping over HTTPS and answered one over plain HTTP within the last PingTTL")
+
+// httpsFailed prefixes the key of a host whose HTTPS ping failed: an entry
+// with no answer, kept PingTTL.
+const httpsFailed = "https-failed://"
 
 func newPingCache(inner http.RoundTripper, now func() time.Time) *pingCache {
 	return &pingCache{inner: inner, answers: lru.New[pingAnswer](maxPingHosts, maxPingCacheBytes, now)}
@@ -66,10 +70,14 @@ func (p *pingCache) RoundTrip(req *http.Request) (*http.Response, error) {
 		// go-containerregistry pings a registry it may reach over plain
 		// HTTP (loopback, private addresses, --insecure-registry) over
 		// HTTPS first, for every repository, and falls back when that
-		// fails. A plain HTTP answer cached means it failed within the
-		// TTL: fail it again without a connection that the registry can
-		// only refuse.
-		if _, ok := p.answers.Get("http://" + req.URL.Host); ok {
+		// fails. When it failed within the TTL and plain HTTP answered,
+		// fail it again without a connection that the registry can only
+		// refuse. A plain HTTP answer alone says nothing: it also wins
+		// when HTTPS is merely slower than go-containerregistry's
+		// fallbackDelay, and refusing HTTPS then would downgrade every
+		// later lookup of the host to plain HTTP, credentials included.
+		_, failed := p.answers.Get(httpsFailed + req.URL.Host)
+		if _, plain := p.answers.Get("http://" + req.URL.Host); failed && plain {
 			return nil, fmt.Errorf("pinging %s over HTTPS: %w", req.URL.Host, errSpeaksPlainHTTP)
 		}
 	}
@@ -101,6 +109,11 @@ func (p *pingCache) RoundTrip(req *http.Request) (*http.Response, error) {
 func (p *pingCache) ask(req *http.Request, key string) (any, error) {
 	resp, err := p.inner.RoundTrip(req)
 	if err != nil {
+		// A ping cancelled (the plain HTTP try won the race) or out of
+		// time says nothing about whether the registry speaks HTTPS.
+		if req.URL.Scheme == "https" && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+			p.answers.Add(httpsFailed+req.URL.Host, pingAnswer{}, int64(len(req.URL.Host)), PingTTL)
+		}
 		return nil, err
 	}
 	defer resp.Body.Close()

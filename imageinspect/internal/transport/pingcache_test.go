@@ -175,3 +175,90 @@ func TestPlainHTTPRegistryIsPingedOverHTTPSOnce(t *testing.T) {
 		t.Errorf("%d connections for %d images, want 2 (the first image's HTTPS try and one kept)", got, len(refs))
 	}
 }
+
+// schemeStub is a registry that speaks both schemes on one host (a proxy
+// on a private address serving ports 80 and 443): plain HTTP answers at
+// once, HTTPS answers when httpsGate is closed, or with httpsErr when set.
+type schemeStub struct {
+	httpsGate chan struct{}
+	httpsErr  error
+	httpsAsks atomic.Int64
+}
+
+func (s *schemeStub) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Scheme == "https" {
+		s.httpsAsks.Add(1)
+		if s.httpsErr != nil {
+			return nil, s.httpsErr
+		}
+		select {
+		case <-s.httpsGate:
+		case <-req.Context().Done():
+			return nil, req.Context().Err()
+		}
+	}
+	return &http.Response{StatusCode: http.StatusOK, Header: http.Header{}, Body: http.NoBody, Request: req}, nil
+}
+
+func pingScheme(ctx context.Context, t *testing.T, p *pingCache, scheme, host string) error {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, scheme+"://"+host+"/v2/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := p.RoundTrip(req)
+	if err == nil {
+		resp.Body.Close()
+	}
+	return err
+}
+
+// TestPingCacheRefusesHTTPSOnlyAfterHTTPSFailed: go-containerregistry races
+// plain HTTP against a slow HTTPS ping (fallbackDelay) and cancels the
+// loser. An HTTPS ping that was only slower than plain HTTP once says
+// nothing against HTTPS: the next ones still go to the registry, or every
+// later lookup of the host would be downgraded to plain HTTP (credentials
+// and tokens in clear) for PingTTL. An HTTPS ping that failed is refused
+// again while plain HTTP answers.
+func TestPingCacheRefusesHTTPSOnlyAfterHTTPSFailed(t *testing.T) {
+	const host = "10.1.2.3"
+	t.Run("HTTPS slower than plain HTTP once", func(t *testing.T) {
+		stub := &schemeStub{httpsGate: make(chan struct{})}
+		p := newPingCache(stub, nil)
+		// The race: HTTPS hangs, plain HTTP answers, the HTTPS try is cancelled.
+		ctx, cancel := context.WithCancel(context.Background())
+		primary := make(chan error, 1)
+		go func() { primary <- pingScheme(ctx, t, p, "https", host) }()
+		if err := pingScheme(context.Background(), t, p, "http", host); err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+		<-primary
+
+		close(stub.httpsGate) // HTTPS answers from now on
+		asked := stub.httpsAsks.Load()
+		if err := pingScheme(context.Background(), t, p, "https", host); err != nil {
+			t.Errorf("the next HTTPS ping: %v; want the registry's answer", err)
+		}
+		if stub.httpsAsks.Load() == asked {
+			t.Error("the next HTTPS ping did not reach the registry")
+		}
+	})
+	t.Run("HTTPS refused, plain HTTP answered", func(t *testing.T) {
+		stub := &schemeStub{httpsErr: errors.New("http: server gave HTTP response to HTTPS client")}
+		p := newPingCache(stub, nil)
+		if err := pingScheme(context.Background(), t, p, "https", host); err == nil {
+			t.Fatal("the first HTTPS ping succeeded")
+		}
+		if err := pingScheme(context.Background(), t, p, "http", host); err != nil {
+			t.Fatal(err)
+		}
+		asked := stub.httpsAsks.Load()
+		if err := pingScheme(context.Background(), t, p, "https", host); !errors.Is(err, errSpeaksPlainHTTP) {
+			t.Errorf("the next HTTPS ping: %v; want %v", err, errSpeaksPlainHTTP)
+		}
+		if got := stub.httpsAsks.Load() - asked; got != 0 {
+			t.Errorf("the next HTTPS ping reached the registry %d times, want 0", got)
+		}
+	})
+}
