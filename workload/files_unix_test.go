@@ -8,9 +8,11 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // tree is a directory to build under a temporary root: files, symbolic
@@ -331,5 +333,94 @@ func TestReadPathsStopsWhenCancelled(t *testing.T) {
 				t.Errorf("errors %q, want one for each of %q", in.Errors, tt.wantErrs)
 			}
 		})
+	}
+}
+
+// swappingStdin replaces file with a named pipe that no one writes when it
+// is first read, then reads as data: the file was regular when the paths
+// were walked and is a pipe when it is opened.
+type swappingStdin struct {
+	t       *testing.T
+	file    string
+	data    *strings.Reader
+	swapped chan struct{}
+}
+
+func (s *swappingStdin) Read(p []byte) (int, error) {
+	select {
+	case <-s.swapped:
+	default:
+		if err := os.Remove(s.file); err != nil {
+			s.t.Error(err)
+		}
+		if err := syscall.Mkfifo(s.file, 0o644); err != nil {
+			s.t.Error(err)
+		}
+		close(s.swapped)
+	}
+	return s.data.Read(p)
+}
+
+// TestReadPathsStopsWhenARegularFileBecomesAPipe: a file walked as regular
+// is read without a goroutine of its own; if it has become a named pipe by
+// the time it is read (or sits on a file system whose reads hang), ctx must
+// still end the read, as it does for stdin and named pipes.
+func TestReadPathsStopsWhenARegularFileBecomesAPipe(t *testing.T) {
+	interrupted := errors.New("interrupted")
+	file := filepath.Join(writeTree(t, map[string]string{"b.yaml": podYAML}), "b.yaml")
+	stdin := &swappingStdin{t: t, file: file, data: strings.NewReader(deploymentYAML), swapped: make(chan struct{})}
+	ctx, cancel := context.WithCancelCause(context.Background())
+
+	writerOpen := make(chan *os.File, 1)
+	go func() {
+		<-stdin.swapped
+		// Opening the pipe for writing without blocking succeeds only once
+		// its reader is there; the writer then keeps it open, writing
+		// nothing, so that the reader's read hangs until ctx ends.
+		for {
+			if f, err := os.OpenFile(file, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+				writerOpen <- f
+				return
+			}
+			select {
+			case <-ctx.Done():
+				writerOpen <- nil
+				return
+			default:
+				runtime.Gosched()
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		if f := <-writerOpen; f != nil {
+			f.Close()
+		}
+	})
+	go func() {
+		// Cancelled once the pipe's reader is blocked.
+		f := <-writerOpen
+		writerOpen <- f
+		cancel(interrupted)
+	}()
+
+	result := make(chan Input, 1)
+	go func() { result <- ReadPaths(ctx, []string{"-", file}, stdin) }()
+	select {
+	case in := <-result:
+		var files []string
+		for _, err := range in.Errors {
+			var e *Error
+			if errors.As(err, &e) && errors.Is(err, interrupted) {
+				files = append(files, e.File)
+			}
+		}
+		if !reflect.DeepEqual(files, []string{file}) {
+			t.Errorf("errors %q, want one for %s carrying the cause", in.Errors, file)
+		}
+		if len(in.Objects) != 1 || in.Objects[0].File != "-" {
+			t.Errorf("objects %v, want stdin's Deployment", in.Objects)
+		}
+	case <-time.After(30 * time.Second): // a hang guard: the pipe never ends by itself
+		t.Fatal("ReadPaths did not return once its context was cancelled: the read of a file walked as regular hangs")
 	}
 }

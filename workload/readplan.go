@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -137,11 +138,18 @@ func (d *Decoder) readFile(ctx context.Context, st step, keep bool) fileRead {
 		}
 		return fr
 	}
-	f, err := st.open()
+	// Opened without blocking and checked again: a file walked as regular
+	// that has since become a named pipe would block the open, or its
+	// reads, past ctx. It is read as pipes are.
+	f, err := os.OpenFile(st.file, os.O_RDONLY|openNonBlocking, 0)
 	if err != nil {
 		return fileRead{failed: err}
 	}
 	defer f.Close()
+	if info, err := f.Stat(); err != nil || !info.Mode().IsRegular() {
+		st.regular = false
+		return d.readFile(ctx, st, keep)
+	}
 	if keep || st.size > smallFile {
 		return d.decodeFile(st.file, f, keep)
 	}
