@@ -162,7 +162,7 @@ func (r *pathReader) walk(dir string, info fs.FileInfo) (again bool) {
 		if r.stopped() {
 			if !r.stopReported {
 				r.stopReported = true
-				r.fail(dir, fmt.Errorf("not read completely: %w", context.Cause(r.ctx)))
+				r.plan = append(r.plan, step{kind: stepStopped, root: r.root, cause: context.Cause(r.ctx)})
 			}
 			return again
 		}

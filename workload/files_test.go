@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -198,5 +200,48 @@ func TestStreamPathsHandsObjectsInInputOrder(t *testing.T) {
 	}
 	if !reflect.DeepEqual(streamed, want) || !reflect.DeepEqual(read, want) {
 		t.Errorf("streamed %v\nread %v\nwant %v", streamed, read, want)
+	}
+}
+
+// countdownCtx is alive for its first n calls of Err, then cancelled: a
+// context that ends at a chosen step of the walk.
+type countdownCtx struct {
+	context.Context
+	n    atomic.Int64
+	done chan struct{}
+	once sync.Once
+}
+
+func newCountdownCtx(n int64) *countdownCtx {
+	c := &countdownCtx{Context: context.Background(), done: make(chan struct{})}
+	c.n.Store(n)
+	return c
+}
+
+func (c *countdownCtx) Err() error {
+	if c.n.Add(-1) >= 0 {
+		return nil
+	}
+	c.once.Do(func() { close(c.done) })
+	return context.Canceled
+}
+
+func (c *countdownCtx) Done() <-chan struct{} { return c.done }
+
+// TestReadPathsCutShortInAWalk: a walk that ctx cuts short is one error for
+// the path given, whatever of it was planned or read.
+func TestReadPathsCutShortInAWalk(t *testing.T) {
+	files := map[string]string{}
+	for i := range 10 {
+		files[fmt.Sprintf("m%d.yaml", i)] = podYAML
+	}
+	root := writeTree(t, files)
+	for _, alive := range []int64{2, 5, 9} {
+		t.Run(fmt.Sprint(alive), func(t *testing.T) {
+			in := ReadPaths(newCountdownCtx(alive), []string{root}, nil)
+			if len(in.Errors) != 1 || !errors.Is(in.Errors[0], context.Canceled) || !strings.HasPrefix(in.Errors[0].Error(), root+": not read") {
+				t.Errorf("errors %q, want one saying %s was not read", in.Errors, root)
+			}
+		})
 	}
 }

@@ -14,9 +14,11 @@ import (
 // step is one thing the walk of ReadPaths' paths found, in input order.
 type step struct {
 	kind stepKind
-	// file to read, found under root, the path given
+	// file to read, found under root, the path given (stepStopped: the
+	// root whose walk ctx cut short, with its cause)
 	file    string
 	root    string
+	cause   error
 	open    func() (io.ReadCloser, error)
 	regular bool  // a regular file: its reads return, so it needs no goroutine to be cancelled
 	size    int64 // of a regular file when walked
@@ -37,6 +39,7 @@ const (
 	stepError
 	stepSkipped
 	stepPathEnd
+	stepStopped
 )
 
 // fileRead is what reading one file gave.
@@ -231,16 +234,12 @@ func (a *assembler) add(i int, st step, fr fileRead) {
 		if a.found[st.noObjectsFrom] == a.found[i] {
 			in.Errors = append(in.Errors, pathError(st.path, ErrNoObjects))
 		}
+	case stepStopped:
+		a.stop(st.root, st.cause)
 	case stepFile:
-		if st.root != a.root {
-			a.root, a.rootRead, a.stopped = st.root, false, false
-		}
 		switch {
 		case fr.notRead != nil:
-			if !a.stopped {
-				a.stopped = true
-				in.Errors = append(in.Errors, notRead(st.root, a.rootRead, fr.notRead))
-			}
+			a.stop(st.root, fr.notRead)
 			return
 		case fr.failed != nil:
 			in.Errors = append(in.Errors, pathError(st.file, fr.failed))
@@ -257,7 +256,26 @@ func (a *assembler) add(i int, st step, fr fileRead) {
 				}
 			}
 		}
+		a.enter(st.root)
 		a.rootRead = true
+	}
+}
+
+// enter starts putting root's files together, unless it is the current
+// root.
+func (a *assembler) enter(root string) {
+	if root != a.root {
+		a.root, a.rootRead, a.stopped = root, false, false
+	}
+}
+
+// stop reports, once per path given, that ctx stopped it before all of it
+// was read.
+func (a *assembler) stop(root string, cause error) {
+	a.enter(root)
+	if !a.stopped {
+		a.stopped = true
+		a.in.Errors = append(a.in.Errors, notRead(root, a.rootRead, cause))
 	}
 }
 

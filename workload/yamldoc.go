@@ -50,8 +50,14 @@ func yamlValue(data []byte, lineOffset int, maxExpanded int64) (v any, tree *yam
 	return v, tree, nil
 }
 
-// parseYAML3 parses data with yaml.v3.
-func parseYAML3(data []byte) (*yaml3.Node, error) {
+// parseYAML3 parses data with yaml.v3. A panic in it is an error of its
+// own: sigs.k8s.io/yaml may still read the document, without positions.
+func parseYAML3(data []byte) (tree *yaml3.Node, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			tree, err = nil, fmt.Errorf("parsing YAML: parser panicked: %v", r)
+		}
+	}()
 	var root yaml3.Node
 	if err := yaml3.Unmarshal(data, &root); err != nil {
 		return nil, err

@@ -24,6 +24,9 @@ import (
 // a connection.
 const maxConcurrency = 256
 
+// maxHostConcurrency bounds the requests in flight to one registry host.
+const maxHostConcurrency = 32
+
 type checkOptions struct {
 	registry      registryOptions
 	output        string
@@ -140,7 +143,7 @@ Exit codes:
 func (o *checkOptions) addFlags(fs *pflag.FlagSet) {
 	fs.StringVarP(&o.output, "output", "o", "text", "output format: "+orList(o.formats()))
 	fs.StringVar(&o.platform, "platform", "", "evaluate pods that pin no platform as OS/ARCH[/VARIANT] (default: every linux platform of an image)")
-	fs.IntVar(&o.concurrency, "concurrency", 16, fmt.Sprintf("pod specs analysed, and image lookups, in parallel (1 to %d)", maxConcurrency))
+	fs.IntVar(&o.concurrency, "concurrency", 16, fmt.Sprintf("pod specs analysed, and image lookups, in parallel (1 to %d; at most %d to one registry)", maxConcurrency, maxHostConcurrency))
 	fs.StringVar(&o.sizeLimit, "size-limit", "1Gi", "sizeLimit shown in the suggested emptyDir fix (default: the settings file's defaultSizeLimit, else 1Gi)")
 	o.sizeLimitFlag = fs.Lookup("size-limit")
 	// Ten minutes is far beyond a healthy run (seconds) and well inside CI
@@ -251,7 +254,9 @@ func (o *checkOptions) analyzer(cfg checkConfig, extra ...imageinspect.Option) (
 	// --concurrency is what a run asks of a registry, however many of the
 	// lookups go to one host: most CI runs name images of one registry, and
 	// the webhook's default of 8 per host would halve the lookups in flight.
-	inspectorOpts := []imageinspect.Option{imageinspect.WithFailureTTL(oneRun), imageinspect.WithHostConcurrency(o.concurrency)}
+	// Up to maxHostConcurrency: more would look like a flood to a registry.
+	inspectorOpts := []imageinspect.Option{imageinspect.WithFailureTTL(oneRun),
+		imageinspect.WithHostConcurrency(min(o.concurrency, maxHostConcurrency))}
 	if cfg.contentBudget > 0 {
 		inspectorOpts = append(inspectorOpts, imageinspect.WithContentBudget(cfg.contentBudget))
 	}
