@@ -67,9 +67,9 @@ func appendPatchValue(buf []byte, v any) ([]byte, error) {
 }
 
 // appendVolumeMount writes m in corev1.VolumeMount's field order, unless m
-// uses a pointer field, left to encoding/json.
+// uses a pointer or list field, left to encoding/json.
 func appendVolumeMount(buf []byte, m *corev1.VolumeMount) ([]byte, bool) {
-	if m.RecursiveReadOnly != nil || m.MountPropagation != nil {
+	if m.RecursiveReadOnly != nil || m.MountPropagation != nil || m.BindMountOptions != nil {
 		return buf, false
 	}
 	buf = append(buf, `{"name":`...)
