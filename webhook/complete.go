@@ -26,15 +26,21 @@ func handle(ctx context.Context, h admission.Handler, req admission.Request, log
 		}
 	}()
 	resp = h.Handle(logr.NewContext(ctx, log), req)
+	if err := complete(&resp, req); err != nil {
+		resp = admission.Errored(http.StatusInternalServerError, errors.New("unable to encode response"))
+		resp.UID = req.UID
+	}
+	return resp
+}
+
+// complete is resp.Complete(req), without encoding Patches again when Patch
+// holds them already.
+func complete(resp *admission.Response, req admission.Request) error {
 	ops := resp.Patches
 	if len(resp.Patch) > 0 {
 		resp.Patches = nil // encoded already
 	}
 	err := resp.Complete(req)
 	resp.Patches = ops
-	if err != nil {
-		resp = admission.Errored(http.StatusInternalServerError, errors.New("unable to encode response"))
-		resp.UID = req.UID
-	}
-	return resp
+	return err
 }

@@ -75,6 +75,7 @@ type HandlerConfig struct {
 type Handler struct {
 	cfg      HandlerConfig
 	endpoint Endpoint
+	memo     *answerMemo
 }
 
 var _ admission.Handler = (*Handler)(nil)
@@ -96,7 +97,7 @@ func NewHandler(cfg HandlerConfig, e Endpoint) *Handler {
 	if cfg.PopulatedUnknown == "" {
 		cfg.PopulatedUnknown = policy.UnknownSkip
 	}
-	return &Handler{cfg: cfg, endpoint: e}
+	return &Handler{cfg: cfg, endpoint: e, memo: newAnswerMemo()}
 }
 
 // subresourceEphemeral is where `kubectl debug` adds ephemeral containers.
@@ -128,6 +129,9 @@ type record struct {
 	mode        Mode
 	findings    int
 	imageErrors int
+	// answer is the remembered answer Handle returned, whose encoding
+	// ServeHTTP reuses.
+	answer *memoAnswer
 }
 
 type recordKey struct{}

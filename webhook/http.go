@@ -70,7 +70,14 @@ func (rh *reviewHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 
 	req := admission.Request{AdmissionRequest: *review.Request}
-	resp, body := encodeAnswer(req, handle(ctx, rh.handler, req, rh.log))
+	resp := handle(ctx, rh.handler, req, rh.log)
+	var body []byte
+	if rec.answer != nil {
+		body = rec.answer.body(resp, string(req.UID))
+	}
+	if body == nil {
+		resp, body = encodeAnswer(req, resp)
+	}
 	writeJSON(w, httpStatus(resp), body)
 	rh.finish(req, rec, resp, time.Since(start))
 }

@@ -35,28 +35,48 @@ type admissionPod struct {
 // admissionContainer: the securityContext, pull policy and resources are
 // what populated-volumes=copy gives the copy init container of the
 // container, so that it runs with no more privilege than the app (and
-// passes PodSecurity restricted when the app does).
+// passes PodSecurity restricted when the app does). The securityContext and
+// resources are kept as sent, for the answer memo's key (memokey.go), and
+// decoded from there.
 type admissionContainer struct {
-	Name            string                      `json:"name"`
-	Image           string                      `json:"image"`
-	VolumeMounts    []corev1.VolumeMount        `json:"volumeMounts"`
-	SecurityContext *corev1.SecurityContext     `json:"securityContext"`
-	ImagePullPolicy corev1.PullPolicy           `json:"imagePullPolicy"`
-	Resources       corev1.ResourceRequirements `json:"resources"`
+	Name            string               `json:"name"`
+	Image           string               `json:"image"`
+	VolumeMounts    []corev1.VolumeMount `json:"volumeMounts"`
+	SecurityContext json.RawMessage      `json:"securityContext"`
+	ImagePullPolicy corev1.PullPolicy    `json:"imagePullPolicy"`
+	Resources       json.RawMessage      `json:"resources"`
 }
 
 // decodePod decodes the fields of admissionPod into a corev1.Pod; every
 // other field is left zero.
 func decodePod(raw []byte) (*corev1.Pod, error) {
-	var p admissionPod
-	if err := json.Unmarshal(raw, &p); err != nil {
+	p, err := decodeAdmissionPod(raw)
+	if err != nil {
 		return nil, err
 	}
+	return p.pod()
+}
+
+func decodeAdmissionPod(raw []byte) (*admissionPod, error) {
+	p := &admissionPod{}
+	if err := json.Unmarshal(raw, p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// pod is p as a corev1.Pod.
+func (p *admissionPod) pod() (*corev1.Pod, error) {
 	pod := &corev1.Pod{}
 	pod.Annotations = p.Metadata.Annotations
 	spec := &pod.Spec
-	spec.InitContainers = containers(p.Spec.InitContainers)
-	spec.Containers = containers(p.Spec.Containers)
+	var err error
+	if spec.InitContainers, err = containers(p.Spec.InitContainers); err != nil {
+		return nil, err
+	}
+	if spec.Containers, err = containers(p.Spec.Containers); err != nil {
+		return nil, err
+	}
 	for _, c := range p.Spec.EphemeralContainers {
 		spec.EphemeralContainers = append(spec.EphemeralContainers, corev1.EphemeralContainer{
 			EphemeralContainerCommon: corev1.EphemeralContainerCommon{Name: c.Name, Image: c.Image, VolumeMounts: c.VolumeMounts},
@@ -73,16 +93,28 @@ func decodePod(raw []byte) (*corev1.Pod, error) {
 	return pod, nil
 }
 
-func containers(in []admissionContainer) []corev1.Container {
+func containers(in []admissionContainer) ([]corev1.Container, error) {
 	if in == nil {
-		return nil
+		return nil, nil
 	}
 	out := make([]corev1.Container, len(in))
 	for i, c := range in {
-		out[i] = corev1.Container{Name: c.Name, Image: c.Image, VolumeMounts: c.VolumeMounts,
-			SecurityContext: c.SecurityContext, ImagePullPolicy: c.ImagePullPolicy, Resources: c.Resources}
+		out[i] = corev1.Container{Name: c.Name, Image: c.Image, VolumeMounts: c.VolumeMounts, ImagePullPolicy: c.ImagePullPolicy}
+		// Skipped where decoding leaves the field as it is: absent, null, and
+		// the {} of a container without resources (a {} securityContext
+		// is not nil).
+		if s := string(c.SecurityContext); s != "" && s != "null" {
+			if err := json.Unmarshal(c.SecurityContext, &out[i].SecurityContext); err != nil {
+				return nil, err
+			}
+		}
+		if s := string(c.Resources); s != "" && s != "null" && s != "{}" {
+			if err := json.Unmarshal(c.Resources, &out[i].Resources); err != nil {
+				return nil, err
+			}
+		}
 	}
-	return out
+	return out, nil
 }
 
 // decodeWholePod decodes every field of the pod.

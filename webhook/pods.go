@@ -24,7 +24,11 @@ func (h *Handler) pod(ctx context.Context, req admission.Request) admission.Resp
 		return admission.Allowed("")
 	}
 
-	pod, err := decodePod(req.Object.Raw)
+	partial, err := decodeAdmissionPod(req.Object.Raw)
+	if err != nil {
+		return badObject(fmt.Errorf("decoding the pod: %w", err))
+	}
+	pod, err := partial.pod()
 	if err != nil {
 		return badObject(fmt.Errorf("decoding the pod: %w", err))
 	}
@@ -34,6 +38,7 @@ func (h *Handler) pod(ctx context.Context, req admission.Request) admission.Resp
 		if pod, err = decodeWholePod(req.Object.Raw); err != nil {
 			return badObject(fmt.Errorf("decoding the pod: %w", err))
 		}
+		partial = nil
 	}
 	if _, ok := pod.Annotations[annotationMirror]; ok {
 		// The kubelet runs static pods from its own manifests whatever the
@@ -65,6 +70,14 @@ func (h *Handler) pod(ctx context.Context, req admission.Request) admission.Resp
 	}
 	res := h.analyze(ctx, req.Namespace, spec, analysis.WithPolicy(o.policy...), analysis.WithPolicy(exceptions...))
 	h.observe(ctx, s.mode, res)
+	var key string
+	if memoizable(req, partial, res) {
+		key = h.memoKey(req.Namespace, &s, partial, &res)
+		if a, ok := h.memo.get(key); ok {
+			recordOf(ctx).answer = a
+			return a.response()
+		}
+	}
 	var mutated *corev1.PodSpec
 	if s.mode == ModeMutate && !running {
 		mutated = pod.Spec.DeepCopy()
@@ -78,7 +91,11 @@ func (h *Handler) pod(ctx context.Context, req admission.Request) admission.Resp
 			allowed = admission.Allowed("")
 		}
 	}
-	return o.response(allowed)
+	resp := o.response(allowed)
+	if key != "" && rememberable(&pod.Spec, mutated) {
+		h.memo.add(key, resp)
+	}
+	return resp
 }
 
 // changedContainers returns cur with only the containers that old does not

@@ -1,0 +1,103 @@
+package webhook
+
+import (
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"github.com/volumeguard/volumeguard/internal/lru"
+)
+
+// The answer memo's bounds. A ReplicaSet's pods share one entry, so a few
+// hundred cover every workload being scaled at once; an answer is 2-5 KB
+// for a handful of findings, and one over maxMemoAnswer is not kept.
+const (
+	memoEntries   = 512
+	memoBytes     = 8 << 20
+	maxMemoAnswer = 64 << 10
+)
+
+// answerMemo remembers the answers to pod CREATE requests by memoKey, so
+// that the pods of one ReplicaSet, which differ only in what never decides
+// the answer, cost one mutation, one patch and one encoding: building and
+// encoding a mutated answer cost as much as everything else a request does
+// (docs/benchmarks.md). The analysis still runs for every pod (its cache
+// tells which digest a tag names now), and its result is part of the key.
+type answerMemo struct {
+	cache lru.Cache[*memoAnswer]
+}
+
+func newAnswerMemo() *answerMemo {
+	return &answerMemo{cache: lru.New[*memoAnswer](memoEntries, memoBytes, nil)}
+}
+
+// memoAnswer is one remembered answer: the response completed for an empty
+// UID, shared read-only by every request that reuses it, and its
+// AdmissionReview encoding after the UID.
+type memoAnswer struct {
+	resp admission.Response
+	tail []byte
+}
+
+// answerHead is every encoded answer up to its UID (marshalAnswer).
+const answerHead = `{"kind":"AdmissionReview","apiVersion":"admission.k8s.io/v1","response":{"uid":`
+
+func (m *answerMemo) get(key string) (*memoAnswer, bool) {
+	return m.cache.Get(key)
+}
+
+// add remembers resp under key, unless it cannot be encoded, or only at
+// more than maxMemoAnswer bytes.
+func (m *answerMemo) add(key string, resp admission.Response) {
+	if resp.Result != nil {
+		r := *resp.Result // the memo's own, which no request completes
+		resp.Result = &r
+	}
+	if err := complete(&resp, admission.Request{}); err != nil {
+		return
+	}
+	// Appending to a shared slice must copy it.
+	resp.Warnings = slices.Clip(resp.Warnings)
+	body, err := marshalAnswer(&resp.AdmissionResponse)
+	if err != nil || len(body) > maxMemoAnswer || !strings.HasPrefix(string(body), answerHead+`""`) {
+		return
+	}
+	a := &memoAnswer{resp: resp, tail: body[len(answerHead)+2:]}
+	m.cache.Add(key, a, int64(len(key)+2*len(body)), 0)
+}
+
+// response is the remembered response, to be completed with the request's
+// UID by handle: its Result is completed already, so that is the only
+// field handle writes, in its own copy.
+func (a *memoAnswer) response() admission.Response { return a.resp }
+
+// body is the encoded answer for uid, as encodeAnswer would make it; nil
+// when resp is not this answer (handle replaced it: a panic) or the answer
+// would be over maxAnswerBytes, for encodeAnswer to say so.
+func (a *memoAnswer) body(resp admission.Response, uid string) []byte {
+	if resp.Result != a.resp.Result || len(answerHead)+len(uid)+2+len(a.tail) > maxAnswerBytes {
+		return nil
+	}
+	b := make([]byte, 0, len(answerHead)+len(uid)+8+len(a.tail))
+	b = append(b, answerHead...)
+	b = appendJSONString(b, uid)
+	return append(b, a.tail...)
+}
+
+// rememberable says whether an answer built from before and after (the
+// pod's spec and its mutation, nil when not mutated) may be remembered:
+// every volume the mutation added has generatedVolumePrefix, so the names
+// of the pod's other volumes, which the key leaves out, did not decide it.
+func rememberable(before, after *corev1.PodSpec) bool {
+	if after == nil || len(after.Volumes) < len(before.Volumes) {
+		return after == nil
+	}
+	for _, v := range after.Volumes[len(before.Volumes):] {
+		if !strings.HasPrefix(v.Name, generatedVolumePrefix) {
+			return false
+		}
+	}
+	return true
+}
