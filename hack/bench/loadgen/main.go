@@ -42,6 +42,8 @@ func main() {
 	podFile := flag.String("pod", "", "pod JSON to send (default: a zookeeper-like pod)")
 	image := flag.String("image", "zookeeper:3.4.13", "image of the default pod")
 	namespace := flag.String("namespace", "default", "namespace of the reviews (it should exist: webhooks look it up)")
+	varyToken := flag.Bool("vary-token-volume", true, "give each review's pod its own service-account token volume name ("+
+		tokenVolume+"<5 characters>), as the API server does for every pod of a ReplicaSet")
 	rounds := flag.Int("rounds", 1, "measure the targets in turn this many times per level, d/rounds each, and add up: "+
 		"on shared cores the load of other processes then falls on every target alike")
 	flag.Parse()
@@ -64,18 +66,22 @@ func main() {
 			log.Fatal(err)
 		}
 	}
+	pods := func(int) []byte { return pod }
+	if *varyToken && bytes.Contains(pod, []byte(defaultToken)) {
+		pods = tokenVariants(pod)
+	}
 	fmt.Printf("%-12s %5s %10s %9s %9s %9s %7s %6s\n", "target", "conc", "req/s", "p50_ms", "p90_ms", "p99_ms", "errors", "conns")
 	if *rounds < 1 {
 		log.Fatalf("rounds %d: want at least 1", *rounds)
 	}
 	for _, c := range levels(*conc) {
 		for _, t := range targets {
-			drive(client, t, *namespace, pod, c, *warmup)
+			drive(client, t, *namespace, pods, c, *warmup)
 		}
 		results := make([]result, len(targets))
 		for range *rounds {
 			for i, t := range targets {
-				results[i].add(drive(client, t, *namespace, pod, c, *duration/time.Duration(*rounds)))
+				results[i].add(drive(client, t, *namespace, pods, c, *duration/time.Duration(*rounds)))
 			}
 		}
 		base := 0.0
@@ -133,7 +139,7 @@ func levels(s string) []int {
 }
 
 // drive sends reviews from c workers for d and collects every latency.
-func drive(client *http.Client, t target, namespace string, pod []byte, c int, d time.Duration) result {
+func drive(client *http.Client, t target, namespace string, pods func(int) []byte, c int, d time.Duration) result {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	var mu sync.Mutex
@@ -147,7 +153,7 @@ func drive(client *http.Client, t target, namespace string, pod []byte, c int, d
 			local := result{}
 			for i := 0; ctx.Err() == nil; i++ {
 				uid := fmt.Sprintf("%d-%d", w, i)
-				body := review(uid, namespace, pod)
+				body := review(uid, namespace, pods(i))
 				t0 := time.Now()
 				ok, reused := send(client, t.url, uid, body)
 				if !reused {
@@ -205,8 +211,29 @@ func review(uid, namespace string, pod []byte) []byte {
 		`"object":` + string(pod) + `,"oldObject":null,"dryRun":false,"options":{"apiVersion":"meta.k8s.io/v1","kind":"CreateOptions"}}}`)
 }
 
+const (
+	tokenVolume  = "kube-api-access-"
+	defaultToken = tokenVolume + "abcde"
+)
+
+// tokenVariants returns pod with its token volume named anew, from a set
+// built once so that the load generator's own work stays small.
+func tokenVariants(pod []byte) func(int) []byte {
+	const n = 1024
+	const alphabet = "bcdfghjklmnpqrstvwxz2456789" // as the API server's random suffixes
+	variants := make([][]byte, n)
+	for i := range variants {
+		var suffix [5]byte
+		for k, x := 0, i*7919+13; k < len(suffix); k, x = k+1, x/len(alphabet) {
+			suffix[k] = alphabet[x%len(alphabet)]
+		}
+		variants[i] = bytes.ReplaceAll(pod, []byte(defaultToken), []byte(tokenVolume+string(suffix[:])))
+	}
+	return func(i int) []byte { return variants[i%n] }
+}
+
 // defaultPod looks like a pod a ReplicaSet creates: labels, owner, probes,
-// resources, env, a sidecar, service account token volume.
+// resources, env, a sidecar, service account token volume (defaultToken).
 func defaultPod(image, namespace string) []byte {
 	return []byte(`{"apiVersion":"v1","kind":"Pod","metadata":{"generateName":"zk-7d9f8b6c5d-","namespace":"` + namespace + `",` +
 		`"labels":{"app":"zk","pod-template-hash":"7d9f8b6c5d"},"annotations":{"prometheus.io/scrape":"true"},` +
