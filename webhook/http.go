@@ -71,14 +71,11 @@ func (rh *reviewHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	req := admission.Request{AdmissionRequest: *review.Request}
 	resp := handle(ctx, rh.handler, req, rh.log)
-	var body []byte
-	if rec.answer != nil {
-		body = rec.answer.body(resp, string(req.UID))
-	}
-	if body == nil {
+	if rec.answer == nil || !rec.answer.write(w, resp, string(req.UID)) {
+		var body []byte
 		resp, body = encodeAnswer(req, resp)
+		writeJSON(w, httpStatus(resp), body)
 	}
-	writeJSON(w, httpStatus(resp), body)
 	rh.finish(req, rec, resp, time.Since(start))
 }
 

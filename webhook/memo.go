@@ -1,8 +1,10 @@
 package webhook
 
 import (
+	"net/http"
 	"slices"
 	"strings"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
@@ -27,18 +29,36 @@ const (
 // tells which digest a tag names now), and its result is part of the key.
 type answerMemo struct {
 	cache lru.Cache[*memoAnswer]
+	// keys holds the keyWriters of memoKey, and bodies the buffers that
+	// remembered answers are encoded into for their UID: both are needed
+	// on every request with a finding.
+	keys, bodies sync.Pool
 }
 
 func newAnswerMemo() *answerMemo {
-	return &answerMemo{cache: lru.New[*memoAnswer](memoEntries, memoBytes, nil)}
+	m := &answerMemo{cache: lru.New[*memoAnswer](memoEntries, memoBytes, nil)}
+	m.keys.New = func() any { return &keyWriter{b: make([]byte, 0, 1024)} }
+	m.bodies.New = func() any { return new([]byte) }
+	return m
+}
+
+func (m *answerMemo) writer() *keyWriter { return m.keys.Get().(*keyWriter) }
+
+func (m *answerMemo) done(w *keyWriter) {
+	if cap(w.b) > 64<<10 {
+		return // a rare huge pod's: not kept
+	}
+	w.b = w.b[:0]
+	m.keys.Put(w)
 }
 
 // memoAnswer is one remembered answer: the response completed for an empty
 // UID, shared read-only by every request that reuses it, and its
 // AdmissionReview encoding after the UID.
 type memoAnswer struct {
-	resp admission.Response
-	tail []byte
+	resp   admission.Response
+	tail   []byte
+	bodies *sync.Pool // the memo's
 }
 
 // answerHead is every encoded answer up to its UID (marshalAnswer).
@@ -64,7 +84,7 @@ func (m *answerMemo) add(key string, resp admission.Response) {
 	if err != nil || len(body) > maxMemoAnswer || !strings.HasPrefix(string(body), answerHead+`""`) {
 		return
 	}
-	a := &memoAnswer{resp: resp, tail: body[len(answerHead)+2:]}
+	a := &memoAnswer{resp: resp, tail: body[len(answerHead)+2:], bodies: &m.bodies}
 	m.cache.Add(key, a, int64(len(key)+2*len(body)), 0)
 }
 
@@ -73,17 +93,24 @@ func (m *answerMemo) add(key string, resp admission.Response) {
 // field handle writes, in its own copy.
 func (a *memoAnswer) response() admission.Response { return a.resp }
 
-// body is the encoded answer for uid, as encodeAnswer would make it; nil
-// when resp is not this answer (handle replaced it: a panic) or the answer
-// would be over maxAnswerBytes, for encodeAnswer to say so.
-func (a *memoAnswer) body(resp admission.Response, uid string) []byte {
+// write sends the answer for uid, as writeJSON sends encodeAnswer's, and
+// reports true; it sends nothing and reports false when resp is not this
+// answer (handle replaced it: a panic) or would be over maxAnswerBytes, for
+// encodeAnswer to say so.
+func (a *memoAnswer) write(w http.ResponseWriter, resp admission.Response, uid string) bool {
 	if resp.Result != a.resp.Result || len(answerHead)+len(uid)+2+len(a.tail) > maxAnswerBytes {
-		return nil
+		return false
 	}
-	b := make([]byte, 0, len(answerHead)+len(uid)+8+len(a.tail))
-	b = append(b, answerHead...)
+	buf := a.bodies.Get().(*[]byte)
+	b := append((*buf)[:0], answerHead...)
 	b = appendJSONString(b, uid)
-	return append(b, a.tail...)
+	b = append(b, a.tail...)
+	writeJSON(w, http.StatusOK, b) // copied into the connection's buffer
+	if cap(b) <= maxMemoAnswer+1024 {
+		*buf = b
+		a.bodies.Put(buf)
+	}
+	return true
 }
 
 // rememberable says whether an answer built from before and after (the

@@ -44,7 +44,8 @@ func memoizable(req admission.Request, p *admissionPod, res analysis.Result) boo
 // analysis. Every field is written with its length, so that no two inputs
 // write the same bytes.
 func (h *Handler) memoKey(namespace string, s *settings, p *admissionPod, res *analysis.Result) string {
-	w := keyWriter{b: make([]byte, 0, 1024)}
+	w := h.memo.writer()
+	defer h.memo.done(w)
 	w.str(string(h.endpoint))
 	w.str(namespace)
 	w.str(string(s.mode))

@@ -79,7 +79,7 @@ func (h *Handler) pod(ctx context.Context, req admission.Request) admission.Resp
 		}
 	}
 	var mutated *corev1.PodSpec
-	if s.mode == ModeMutate && !running {
+	if s.mode == ModeMutate && !running && len(res.Findings) > 0 {
 		mutated = pod.Spec.DeepCopy()
 	}
 	m := h.judge(o, res, mutated, s.sizeLimit, running)
