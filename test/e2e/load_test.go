@@ -49,14 +49,18 @@ func TestLoad(t *testing.T) {
 	// endpoint, and should not get one for this).
 	perfDir := os.Getenv("VOLUMEGUARD_LOAD_PERF_DIR")
 
-	noopAddr := freeAddr(t)
-	noopCmd := exec.Command(noop, "-listen", noopAddr,
-		"-tls-cert-file", filepath.Join(certDir, "tls.crt"), "-tls-private-key-file", filepath.Join(certDir, "tls.key"))
-	if err := noopCmd.Start(); err != nil {
-		t.Fatal(err)
+	startNoop := func(args ...string) string {
+		addr := freeAddr(t)
+		cmd := exec.Command(noop, append([]string{"-listen", addr,
+			"-tls-cert-file", filepath.Join(certDir, "tls.crt"), "-tls-private-key-file", filepath.Join(certDir, "tls.key")}, args...)...)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+		waitListening(t, addr)
+		return addr
 	}
-	t.Cleanup(func() { _ = noopCmd.Process.Kill(); _ = noopCmd.Wait() })
-	waitListening(t, noopAddr)
+	noopAddr := startNoop()
 
 	ca := filepath.Join(dir, "ca.crt")
 	if err := os.WriteFile(ca, opts.LocalServingCAData, 0o600); err != nil {
@@ -79,6 +83,13 @@ func TestLoad(t *testing.T) {
 	// rounds: on shared cores, the only fair before/after.
 	if bin := os.Getenv("VOLUMEGUARD_LOAD_BASELINE_BIN"); bin != "" {
 		targets = append(targets, "baseline=https://"+startBaseline(t, bin, logLevel)+"/mutate")
+	}
+	// VOLUMEGUARD_LOAD_NOOP_ANSWER_BYTES: a second do-nothing webhook whose
+	// answers are this long (a mutated answer's size, about 4000), so that
+	// what sending and reading such an answer costs on these cores is
+	// measured apart from building it.
+	if n := os.Getenv("VOLUMEGUARD_LOAD_NOOP_ANSWER_BYTES"); n != "" {
+		targets = append(targets, "noop-"+n+"B=https://"+startNoop("-answer-bytes", n)+"/")
 	}
 	for n, load := range loads {
 		var perf *exec.Cmd

@@ -13,6 +13,8 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
 
 	admissionv1 "k8s.io/api/admission/v1"
@@ -23,10 +25,16 @@ func main() {
 	listen := flag.String("listen", "127.0.0.1:9443", "loopback address")
 	certFile := flag.String("tls-cert-file", "", "serving certificate")
 	keyFile := flag.String("tls-private-key-file", "", "serving key")
+	answerBytes := flag.Int("answer-bytes", 0, "pad each answer with a warning to about this many bytes "+
+		"(a mutated answer's size), so that what answering that much costs is measured apart from building it")
 	flag.Parse()
 
+	padding := ""
+	if *answerBytes > 0 {
+		padding = strings.Repeat("x", *answerBytes)
+	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("/", handle)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { handle(w, r, padding) })
 	// HTTP/1.1 only, like volumeguard and controller-runtime's webhook
 	// server, so that both are measured over the same protocol.
 	protocols := new(http.Protocols)
@@ -43,7 +51,7 @@ func main() {
 	}
 }
 
-func handle(w http.ResponseWriter, r *http.Request) {
+func handle(w http.ResponseWriter, r *http.Request, padding string) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, 7<<20))
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
@@ -62,5 +70,17 @@ func handle(w http.ResponseWriter, r *http.Request) {
 	review.Response = &admissionv1.AdmissionResponse{UID: review.Request.UID, Allowed: true}
 	review.Request = nil
 	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(&review)
+	if padding == "" {
+		_ = json.NewEncoder(w).Encode(&review)
+		return
+	}
+	// Sent with its length, in one write, as volumeguard sends its answers.
+	review.Response.Warnings = []string{padding[:max(0, len(padding)-120)]}
+	answer, err := json.Marshal(&review)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(answer)))
+	_, _ = w.Write(answer)
 }
