@@ -85,7 +85,10 @@ func (m *answerMemo) add(key string, resp admission.Response) {
 		return
 	}
 	a := &memoAnswer{resp: resp, tail: body[len(answerHead)+2:], bodies: &m.bodies}
-	m.cache.Add(key, a, int64(len(key)+2*len(body)), 0)
+	// The encoding, and the response's patch, warnings and annotations it
+	// was made from, with their structures: about three times the encoding
+	// (5.8 KB held for a 1.9 KB answer, measured with runtime.MemStats).
+	m.cache.Add(key, a, int64(len(key)+3*len(body)), 0)
 }
 
 // response is the remembered response, to be completed with the request's
