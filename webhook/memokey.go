@@ -61,6 +61,7 @@ func (h *Handler) memoKey(namespace string, s *settings, p *admissionPod, res *a
 	w.num(len(p.Spec.Volumes))
 	for _, v := range p.Spec.Volumes {
 		w.volumeName(v.Name)
+		w.flag(v.EmptyDir != nil) // an emptyDir of volumeguard's counts against MaxAddedVolumes
 	}
 
 	w.findings(res.Findings)

@@ -173,7 +173,7 @@ func TestDecodePodKeepsWhatAdmissionReads(t *testing.T) {
 		`"spec":{"serviceAccountName":"sa","serviceAccount":"sa","imagePullSecrets":[{"name":"regcred"}],` +
 		`"nodeSelector":{"kubernetes.io/arch":"arm64"},` +
 		`"affinity":{"nodeAffinity":{"requiredDuringSchedulingIgnoredDuringExecution":{"nodeSelectorTerms":[{"matchExpressions":[{"key":"kubernetes.io/os","operator":"In","values":["linux"]}]}]}}},` +
-		`"volumes":[{"name":"conf","configMap":{"name":"c"}}],` +
+		`"volumes":[{"name":"conf","configMap":{"name":"c"}},{"name":"vg-data-1234abcd","emptyDir":{"sizeLimit":"1Gi"}}],` +
 		`"initContainers":[{"name":"init","image":"i","volumeMounts":[{"name":"conf","mountPath":"/conf","subPath":"x"}]}],` +
 		`"containers":[{"name":"app","image":"a","env":[{"name":"X","value":"1"}],"volumeMounts":[{"name":"conf","mountPath":"/etc/app"}]}],` +
 		`"ephemeralContainers":[{"name":"debug","image":"d","volumeMounts":[{"name":"conf","mountPath":"/c"}]}]}}`)
@@ -196,6 +196,7 @@ func TestDecodePodKeepsWhatAdmissionReads(t *testing.T) {
 		{"serviceAccountName", got.Spec.ServiceAccountName, full.Spec.ServiceAccountName},
 		{"serviceAccount", got.Spec.DeprecatedServiceAccount, full.Spec.DeprecatedServiceAccount},
 		{"volume names", got.Spec.Volumes[0].Name, full.Spec.Volumes[0].Name},
+		{"emptyDirs", []bool{got.Spec.Volumes[0].EmptyDir != nil, got.Spec.Volumes[1].EmptyDir != nil}, []bool{false, true}},
 		{"containers", policy.Containers(&got.Spec), policy.Containers(&full.Spec)},
 	}
 	for _, c := range checks {

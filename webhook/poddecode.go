@@ -23,6 +23,9 @@ type admissionPod struct {
 		EphemeralContainers []admissionContainer `json:"ephemeralContainers"`
 		Volumes             []struct {
 			Name string `json:"name"`
+			// EmptyDir is kept as present or not: policy counts the
+			// emptyDirs an earlier pass added against MaxAddedVolumes.
+			EmptyDir *json.RawMessage `json:"emptyDir"`
 		} `json:"volumes"`
 		NodeSelector             map[string]string             `json:"nodeSelector"`
 		Affinity                 *corev1.Affinity              `json:"affinity"`
@@ -83,7 +86,11 @@ func (p *admissionPod) pod() (*corev1.Pod, error) {
 		})
 	}
 	for _, v := range p.Spec.Volumes {
-		spec.Volumes = append(spec.Volumes, corev1.Volume{Name: v.Name})
+		vol := corev1.Volume{Name: v.Name}
+		if v.EmptyDir != nil {
+			vol.EmptyDir = &corev1.EmptyDirVolumeSource{}
+		}
+		spec.Volumes = append(spec.Volumes, vol)
 	}
 	spec.NodeSelector = p.Spec.NodeSelector
 	spec.Affinity = p.Spec.Affinity

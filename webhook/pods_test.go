@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -247,5 +248,22 @@ func TestSizeLimit(t *testing.T) {
 				t.Errorf("warnings %q lack %q", resp.Warnings, tt.warnPart)
 			}
 		})
+	}
+}
+
+// TestMutateCountsEarlierEmptyDirs: the emptyDirs an earlier pass added
+// count against policy.MaxAddedVolumes, as the webhook decodes pods only in
+// part: a pod that already carries that many gets no more.
+func TestMutateCountsEarlierEmptyDirs(t *testing.T) {
+	env := newEnv(ModeMutate, nil)
+	pod := zkPod(nil)
+	for i := range policy.MaxAddedVolumes {
+		pod.Spec.Volumes = append(pod.Spec.Volumes, corev1.Volume{
+			Name: fmt.Sprintf("vg-earlier-%03d", i), VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}},
+		})
+	}
+	resp := env.handle(t, Mutating, request(t, admissionv1.Create, podKind, "default", pod, nil))
+	if len(resp.Patches) != 0 || !hasWarning(resp.Warnings, "at most", "emptyDirs") {
+		t.Errorf("patches %v, warnings %q; want none added and a warning that says why", resp.Patches, resp.Warnings)
 	}
 }
