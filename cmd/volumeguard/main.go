@@ -10,13 +10,10 @@ import (
 // version is set at build time: -ldflags "-X main.version=v1.2.3".
 var version = "dev"
 
-var profStop = func() {}
-
 func main() {
 	ctx, stop := signalContext()
 	code, err := run(ctx, os.Args[1:])
 	stop()
-	profStop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "volumeguard:", err)
 	}
