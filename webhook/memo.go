@@ -99,7 +99,8 @@ func (a *memoAnswer) response() admission.Response { return a.resp }
 // write sends the answer for uid, as writeJSON sends encodeAnswer's, and
 // reports true; it sends nothing and reports false when resp is not this
 // answer (handle replaced it: a panic) or would be over maxAnswerBytes, for
-// encodeAnswer to say so.
+// encodeAnswer to say so. The bound is on the encoding: escaping can make
+// a UID several times longer.
 func (a *memoAnswer) write(w http.ResponseWriter, resp admission.Response, uid string) bool {
 	if resp.Result != a.resp.Result || len(answerHead)+len(uid)+2+len(a.tail) > maxAnswerBytes {
 		return false
@@ -108,12 +109,15 @@ func (a *memoAnswer) write(w http.ResponseWriter, resp admission.Response, uid s
 	b := append((*buf)[:0], answerHead...)
 	b = appendJSONString(b, uid)
 	b = append(b, a.tail...)
-	writeJSON(w, http.StatusOK, b) // copied into the connection's buffer
+	sent := len(b) <= maxAnswerBytes
+	if sent {
+		writeJSON(w, http.StatusOK, b) // copied into the connection's buffer
+	}
 	if cap(b) <= maxMemoAnswer+1024 {
 		*buf = b
 		a.bodies.Put(buf)
 	}
-	return true
+	return sent
 }
 
 // rememberable says whether an answer built from before and after (the
