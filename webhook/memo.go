@@ -69,8 +69,12 @@ func (m *answerMemo) get(key string) (*memoAnswer, bool) {
 }
 
 // add remembers resp under key, unless it cannot be encoded, or only at
-// more than maxMemoAnswer bytes.
+// more than maxMemoAnswer bytes, or is an internal error: write sends HTTP
+// 200, which would turn the failurePolicy's HTTP 500 into a denial.
 func (m *answerMemo) add(key string, resp admission.Response) {
+	if httpStatus(resp) != http.StatusOK {
+		return
+	}
 	if resp.Result != nil {
 		r := *resp.Result // the memo's own, which no request completes
 		resp.Result = &r

@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"bytes"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -56,5 +57,19 @@ func TestAnswerMemoUID(t *testing.T) {
 				t.Errorf("the memo answered %d, %d bytes:\n%.300s\nwithout it %d, %d bytes:\n%.300s", gotStatus, len(got), got, wantStatus, len(want), want)
 			}
 		})
+	}
+}
+
+// TestAnswerMemoOnlyOK: an answer that is not a decision (an internal
+// error, sent with HTTP 500 so that the failurePolicy decides) is not
+// remembered: the memo's answers are written with HTTP 200, where an error
+// is a denial the API server obeys whatever the failurePolicy.
+func TestAnswerMemoOnlyOK(t *testing.T) {
+	m := newAnswerMemo()
+	m.add("key", admission.Errored(http.StatusInternalServerError, errors.New("building the patch: the mutation changed more than it appended")))
+	if a, ok := m.get("key"); ok {
+		rec := httptest.NewRecorder()
+		a.write(rec, a.response(), "uid")
+		t.Errorf("an internal error was remembered, and written with HTTP %d: %s", rec.Code, rec.Body)
 	}
 }
