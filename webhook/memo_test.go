@@ -109,6 +109,9 @@ func TestAnswerMemo(t *testing.T) {
 		{name: "a mount inside a VOLUME (a near miss)", change: func(w *memoWorld) {
 			w.pod.Spec.Containers[0].VolumeMounts = append(w.pod.Spec.Containers[0].VolumeMounts, corev1.VolumeMount{Name: "x", MountPath: "/data/x"})
 		}},
+		{name: "a volumeDevice at a VOLUME path", change: func(w *memoWorld) {
+			w.pod.Spec.Containers[0].VolumeDevices = []corev1.VolumeDevice{{Name: "block", DevicePath: "/data"}}
+		}},
 		{name: "a mount's readOnly", change: func(w *memoWorld) { w.pod.Spec.Containers[0].VolumeMounts[0].ReadOnly = false }},
 		{name: "a mount's subPath", change: func(w *memoWorld) { w.pod.Spec.Containers[0].VolumeMounts[0].SubPath = "token" }},
 		{name: "a mount's propagation", change: func(w *memoWorld) {
@@ -216,7 +219,8 @@ func TestAnswerMemoCoversEveryField(t *testing.T) {
 		want []string
 	}{
 		// Written by memoKey...
-		{reflect.TypeFor[admissionContainer](), []string{"Name", "Image", "VolumeMounts", "SecurityContext", "ImagePullPolicy", "Resources"}},
+		{reflect.TypeFor[admissionContainer](), []string{"Name", "Image", "VolumeMounts", "VolumeDevices", "SecurityContext", "ImagePullPolicy", "Resources"}},
+		{reflect.TypeFor[corev1.VolumeDevice](), []string{"Name", "DevicePath"}},
 		{reflect.TypeFor[corev1.VolumeMount](), []string{"Name", "ReadOnly", "RecursiveReadOnly", "MountPath", "SubPath", "MountPropagation", "SubPathExpr", "BindMountOptions"}},
 		{reflect.TypeFor[policy.Finding](), []string{"Container", "ContainerType", "Image", "Digest", "Path", "Relative", "Platforms", "Content", "NearMounts"}},
 		{reflect.TypeFor[policy.Platform](), []string{"OS", "Architecture", "Variant"}},

@@ -145,6 +145,11 @@ func (w *keyWriter) containers(cs []admissionContainer) {
 		for j := range c.VolumeMounts {
 			w.mount(&c.VolumeMounts[j])
 		}
+		w.num(len(c.VolumeDevices))
+		for _, d := range c.VolumeDevices {
+			w.volumeName(d.Name)
+			w.str(d.DevicePath)
+		}
 	}
 }
 

@@ -7,9 +7,9 @@ import (
 )
 
 // admissionPod is the part of a Pod that pod admission reads: annotations
-// (mirror pods, size limit), the containers' names, images and mounts, the
-// volume names (mutation avoids them), the platform pins and the pull
-// credentials. Decoding just these costs about 60 % of decoding the whole
+// (mirror pods, size limit), the containers' names, images, mounts and
+// devices, the volume names (mutation avoids them), the platform pins and
+// the pull credentials. Decoding just these costs about 60 % of decoding the whole
 // Pod, with a third of the allocations, on the API server's hot path
 // (docs/benchmarks.md). The patch appends to the pod as sent, so nothing
 // left out here is lost; the generic diff fallback decodes the whole pod.
@@ -35,19 +35,22 @@ type admissionPod struct {
 	} `json:"spec"`
 }
 
-// admissionContainer: the securityContext, pull policy and resources are
+// admissionContainer: the volumeDevices are paths mutation must not mount
+// over (the API server refuses a volumeMount at a device's path). The
+// securityContext, pull policy and resources are
 // what populated-volumes=copy gives the copy init container of the
 // container, so that it runs with no more privilege than the app (and
 // passes PodSecurity restricted when the app does). The securityContext and
 // resources are kept as sent, for the answer memo's key (memokey.go), and
 // decoded from there.
 type admissionContainer struct {
-	Name            string               `json:"name"`
-	Image           string               `json:"image"`
-	VolumeMounts    []corev1.VolumeMount `json:"volumeMounts"`
-	SecurityContext json.RawMessage      `json:"securityContext"`
-	ImagePullPolicy corev1.PullPolicy    `json:"imagePullPolicy"`
-	Resources       json.RawMessage      `json:"resources"`
+	Name            string                `json:"name"`
+	Image           string                `json:"image"`
+	VolumeMounts    []corev1.VolumeMount  `json:"volumeMounts"`
+	VolumeDevices   []corev1.VolumeDevice `json:"volumeDevices"`
+	SecurityContext json.RawMessage       `json:"securityContext"`
+	ImagePullPolicy corev1.PullPolicy     `json:"imagePullPolicy"`
+	Resources       json.RawMessage       `json:"resources"`
 }
 
 // decodePod decodes the fields of admissionPod into a corev1.Pod; every
@@ -106,7 +109,7 @@ func containers(in []admissionContainer) ([]corev1.Container, error) {
 	}
 	out := make([]corev1.Container, len(in))
 	for i, c := range in {
-		out[i] = corev1.Container{Name: c.Name, Image: c.Image, VolumeMounts: c.VolumeMounts, ImagePullPolicy: c.ImagePullPolicy}
+		out[i] = corev1.Container{Name: c.Name, Image: c.Image, VolumeMounts: c.VolumeMounts, VolumeDevices: c.VolumeDevices, ImagePullPolicy: c.ImagePullPolicy}
 		// Skipped where decoding leaves the field as it is: absent, null, and
 		// the {} of a container without resources (a {} securityContext
 		// is not nil).

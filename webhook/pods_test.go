@@ -267,3 +267,23 @@ func TestMutateCountsEarlierEmptyDirs(t *testing.T) {
 		t.Errorf("patches %v, warnings %q; want none added and a warning that says why", resp.Patches, resp.Warnings)
 	}
 }
+
+// TestMutateLeavesDevicePaths: a VOLUME path where the container has a
+// volumeDevice gets no volumeMount, which the API server would refuse, as
+// the webhook decodes pods only in part.
+func TestMutateLeavesDevicePaths(t *testing.T) {
+	env := newEnv(ModeMutate, nil)
+	pod := zkPod(nil)
+	pod.Spec.Containers[0].VolumeDevices = []corev1.VolumeDevice{{Name: "block", DevicePath: "/data"}}
+	resp := env.handle(t, Mutating, request(t, admissionv1.Create, podKind, "default", pod, nil))
+	for _, c := range fullPod(t, applyPatch(t, mustJSON(t, pod), resp)).Spec.Containers {
+		for _, m := range c.VolumeMounts {
+			if m.MountPath == "/data" {
+				t.Errorf("container %q got a volumeMount at its volumeDevice's path", c.Name)
+			}
+		}
+	}
+	if !hasWarning(resp.Warnings, "/data", "volumeDevice") {
+		t.Errorf("warnings %q; want one saying why /data is left", resp.Warnings)
+	}
+}
