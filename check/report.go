@@ -38,7 +38,9 @@ func (f Finding) Subject() report.Subject {
 type Problem struct {
 	File string `json:"file"`
 	// Line and Column are where the container's image is written, for an
-	// image that cannot be read; left out when unknown.
+	// image that cannot be read; for a manifest that cannot be decoded, the
+	// line the YAML parser names, else the document's first line (no
+	// column); left out when unknown.
 	Line   int `json:"line,omitempty"`
 	Column int `json:"column,omitempty"`
 	// Template is the Helm template that rendered the object, when known.
@@ -67,7 +69,7 @@ func imageProblem(obj workload.Object, ps workload.PodSpec, e *analysis.ImageErr
 func decodeProblem(err error) Problem {
 	var we *workload.Error
 	if errors.As(err, &we) {
-		return Problem{File: we.File, Problem: report.Problem{Kind: we.Kind, Name: we.Name, Message: err.Error()}}
+		return Problem{File: we.File, Line: we.Line, Problem: report.Problem{Kind: we.Kind, Name: we.Name, Message: err.Error()}}
 	}
 	return Problem{Problem: report.Problem{Message: err.Error()}}
 }

@@ -64,7 +64,7 @@ func (d *Decoder) decodeSized(file string, r io.Reader, bufSize int) (objs []Obj
 		v, tree, err := d.parse(doc)
 		if err != nil {
 			documents++
-			errs = append(errs, &Error{File: file, Document: doc.n, Err: err})
+			errs = append(errs, &Error{File: file, Document: doc.n, Line: errorLine(err, doc), Err: err})
 			continue
 		}
 		if v != nil {
@@ -73,6 +73,11 @@ func (d *Decoder) decodeSized(file string, r io.Reader, bufSize int) (objs []Obj
 		o, e := d.expand(file, doc.n, v, doc.isJSON)
 		if len(o) > 0 {
 			locateObjects(o, doc, tree)
+		}
+		for _, err := range e {
+			if we, ok := err.(*Error); ok && we.Line == 0 {
+				we.Line = doc.lineOffset + 1
+			}
 		}
 		objs = append(objs, o...)
 		errs = append(errs, e...)

@@ -2,6 +2,7 @@ package workload
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -286,6 +287,39 @@ func TestErrorString(t *testing.T) {
 			}
 			if tt.err.Err != nil && !errors.Is(tt.err, base) {
 				t.Errorf("errors.Is(err, base) = false")
+			}
+		})
+	}
+}
+
+// TestErrorLines: a document that cannot be decoded is reported at the
+// line the YAML parser names, counted from the start of the file, or else
+// at the document's first line.
+func TestErrorLines(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want []int
+	}{
+		{"a syntax error in the second document", podYAML + "---\napiVersion: v1\nkind: Pod\nmetadata: [\n", []int{10}},
+		{"a syntax error in the first", "kind: Pod\nmetadata:\n  name: [x\n", []int{3}},
+		{"a pod spec of the wrong shape", podYAML + "---\n# a comment\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: nope}\n", []int{8}},
+		{"a document that is not an object", "--- 42\n", []int{1}},
+		{"two in one file", "a: [\n---\n" + podYAML + "---\nkind: Pod\napiVersion: v1\nspec: []\n", []int{1, 10}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, errs := Decode("x.yaml", strings.NewReader(tt.in))
+			var got []int
+			for _, err := range errs {
+				var e *Error
+				if !errors.As(err, &e) {
+					t.Fatalf("%T is not an *Error", err)
+				}
+				got = append(got, e.Line)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("lines %v of errors %q, want %v", got, errs, tt.want)
 			}
 		})
 	}

@@ -13,8 +13,12 @@ var ErrDocumentTooLarge = errors.New("document too large")
 
 // Error is a document that could not be evaluated; the rest of the file is still read.
 type Error struct {
-	File       string // as in Object.File; the path itself for a path that cannot be read
-	Document   int    // 1-based; 0 when the error is not about one document
+	File     string // as in Object.File; the path itself for a path that cannot be read
+	Document int    // 1-based; 0 when the error is not about one document
+	// Line is the 1-based line of File the error is about: the YAML
+	// parser's when it names one, else the document's first line; 0 when
+	// unknown.
+	Line       int
 	Kind, Name string // of the object, when known
 	Err        error
 }

@@ -167,3 +167,16 @@ type lineError struct {
 
 func (e *lineError) Error() string { return e.msg }
 func (e *lineError) Unwrap() error { return e.err }
+
+// errorLine is the file line a parse error is about: the one yaml's message
+// names ("yaml: line N:", counted from the file's start by fileLines), else
+// the document's first line.
+func errorLine(err error, doc document) int {
+	rest, ok := strings.CutPrefix(err.Error(), "yaml: line ")
+	if num, _, found := strings.Cut(rest, ":"); ok && found {
+		if n, convErr := strconv.Atoi(num); convErr == nil && n > 0 {
+			return n
+		}
+	}
+	return doc.lineOffset + 1
+}
