@@ -82,10 +82,17 @@ func (s *ContentScans) ScanContent(ctx context.Context, ref, manifestDigest stri
 		return got, nil
 	}
 	s.metrics.contentResult(false)
+	// A scan waits for a free slot as long as the admission that asks for
+	// it may wait: a burst of new images (a chart installed) is scanned a
+	// few at a time, and each admission is decided if its scan ends within
+	// its deadline. Without a deadline it takes a free slot or none.
+	slotWait, cancelWait := context.WithCancel(s.background)
+	if deadline, ok := ctx.Deadline(); ok {
+		slotWait, cancelWait = context.WithDeadline(s.background, deadline)
+	}
+	defer cancelWait() // a scan still waiting for a slot when its admission ends gives up
 	ch := s.group.DoChan(key, func() (any, error) {
-		select {
-		case s.slots <- struct{}{}:
-		default:
+		if !s.takeSlot(slotWait) {
 			return nil, fmt.Errorf("volumeguard is already scanning %d images; this one is scanned when a pod needs it again", cap(s.slots))
 		}
 		defer func() { <-s.slots }()
@@ -113,6 +120,25 @@ func (s *ContentScans) ScanContent(ctx context.Context, ref, manifestDigest stri
 	case <-ctx.Done():
 		s.metrics.contentPending(len(paths))
 		return nil, errScanPending
+	}
+}
+
+// takeSlot takes a scan slot: a free one at once, else the first freed
+// before wait ends (a wait without a deadline does not wait).
+func (s *ContentScans) takeSlot(wait context.Context) bool {
+	select {
+	case s.slots <- struct{}{}:
+		return true
+	default:
+	}
+	if _, ok := wait.Deadline(); !ok {
+		return false
+	}
+	select {
+	case s.slots <- struct{}{}:
+		return true
+	case <-wait.Done():
+		return false
 	}
 }
 

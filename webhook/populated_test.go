@@ -3,9 +3,11 @@ package webhook
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -181,5 +183,47 @@ func TestContentScanGoesOnInTheBackground(t *testing.T) {
 	}
 	if got := counterValue(t, metrics.content.results.WithLabelValues("hit")); got == 0 {
 		t.Errorf("result cache hits = %v, want counted", got)
+	}
+}
+
+// TestContentScanWaitsForASlot: a scan that finds every slot taken waits
+// for one until its admission's deadline, instead of leaving the content
+// unknown at once; an admission without a deadline does not wait.
+func TestContentScanWaitsForASlot(t *testing.T) {
+	release := make(chan struct{})
+	inner := &fakeContent{block: release, started: make(chan struct{}, 4)}
+	scans := NewContentScans(context.Background(), inner, 1, 0, nil)
+
+	// The one slot: a scan that goes on after its admission gave up.
+	first, cancelFirst := context.WithCancel(context.Background())
+	go func() { <-inner.started; cancelFirst() }()
+	if _, err := scans.ScanContent(first, "a", "sha256:a", []string{"/data"}); !errors.Is(err, errScanPending) {
+		t.Fatalf("first scan: %v, want it pending", err)
+	}
+
+	if _, err := scans.ScanContent(context.Background(), "b", "sha256:b", []string{"/data"}); err == nil || !strings.Contains(err.Error(), "already scanning") {
+		t.Errorf("a scan without a deadline: %v, want no wait for the busy slot", err)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	type result struct {
+		got []volumecontent.Content
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		got, err := scans.ScanContent(ctx, "c", "sha256:c", []string{"/data"})
+		done <- result{got, err}
+	}()
+	select {
+	case r := <-done:
+		t.Fatalf("a scan with a deadline returned while the slot was busy: %v", r.err)
+	case <-time.After(200 * time.Millisecond): // still waiting for the slot
+	}
+	close(release)
+	r := <-done
+	if r.err != nil || len(r.got) != 1 || r.got[0].State != volumecontent.Populated {
+		t.Errorf("scan after the slot was freed: %+v, %v; want /data populated", r.got, r.err)
 	}
 }

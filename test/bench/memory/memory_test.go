@@ -52,12 +52,10 @@ func TestMemory(t *testing.T) {
 	if err := cp.Namespace(context.Background(), namespace, "mutate"); err != nil {
 		t.Fatal(err)
 	}
-	// Cold images arrive 8 at a time, more than serve scans content in the
-	// background at once (4): the others' content is unknown within the
-	// deadline, which the default --populated-unknown=skip answers without
-	// a patch. The images ship nothing at their paths, so mutate is right,
-	// and every admission is answered with a patch as the bench expects.
-	srv := harness.StartServe(t, bin, cp, cp.ServingAddr(), "--populated-unknown=mutate")
+	// Cold images arrive 8 at a time, more than serve scans content at once
+	// (4): the others wait for a scan slot within their deadline, and every
+	// admission is answered with a patch, with the default settings.
+	srv := harness.StartServe(t, bin, cp, cp.ServingAddr())
 	rv := harness.NewReviewer(cp.Webhook.LocalServingCAData, srv.Addr)
 	requests := func() int {
 		n := 0
