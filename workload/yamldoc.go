@@ -35,7 +35,7 @@ func yamlValue(data []byte, lineOffset int, maxExpanded int64) (v any, tree *yam
 			return nil, nil, fileLines(err, lineOffset)
 		}
 	}
-	if tree != nil && bytes.IndexByte(data, '!') < 0 {
+	if tree != nil && bytes.IndexAny(data, "!\t") < 0 {
 		if v, ok := treeValue(tree); ok {
 			return v, tree, nil
 		}

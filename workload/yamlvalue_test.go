@@ -42,7 +42,9 @@ func TestTreeValueMatchesKubectl(t *testing.T) {
 		{"multi-line plain scalar", "a: one\n  two\n  three\n", true},
 		{"flow style", "a: {b: [1, two, {c: no}], d: []}\ne: {}\n", true},
 		{"an anchor without an alias", "a: &x {b: 1}\n", true},
-		{"comments only", "# nothing here\n", true},
+		{"comments only", "# nothing here\n", false},
+		{"a tab where YAML forbids one", "#\r\t#", false},
+		{"a tab in a block scalar", "a: |\n  x\ty\n", false},
 		{"a scalar document", "hello\n", true},
 		{"a sequence document", "- 1\n- two\n", true},
 		{"keys that are strings", "\"on\": 1\n'1': 2\nyes-no: 3\n", true},
@@ -74,7 +76,7 @@ func TestTreeValueMatchesKubectl(t *testing.T) {
 				t.Fatal("no yaml.v3 tree")
 			}
 			fast := false
-			if !bytes.ContainsRune([]byte(tt.in), '!') {
+			if !bytes.ContainsAny([]byte(tt.in), "!\t") {
 				_, fast = treeValue(tree)
 			}
 			if fast != tt.fast {
@@ -93,7 +95,7 @@ func FuzzTreeValueMatchesKubectl(f *testing.F) {
 	f.Add([]byte("a: [yes, 0755, 1_000, 0.5, 1e3, -c, 2001-12-14, ~, \"on\"]\n"))
 	f.Add([]byte("a: &x {b: 1}\nc: |\n  on\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		if bytes.IndexByte(data, '!') >= 0 || len(data) > 64<<10 {
+		if bytes.IndexAny(data, "!\t") >= 0 || len(data) > 64<<10 {
 			return
 		}
 		tree := parseTree(data)
