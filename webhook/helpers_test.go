@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
 	"github.com/prometheus/client_golang/prometheus"
@@ -40,6 +41,9 @@ type fakeInspector struct {
 
 	mu    sync.Mutex
 	calls int
+	// left is, for each blocked lookup, how long its context had left when
+	// it began (0 without a deadline).
+	left []time.Duration
 }
 
 func newFakeInspector() *fakeInspector {
@@ -56,6 +60,13 @@ func (f *fakeInspector) Inspect(ctx context.Context, ref string, _ *imageinspect
 	f.calls++
 	f.mu.Unlock()
 	if f.block {
+		var left time.Duration
+		if deadline, ok := ctx.Deadline(); ok {
+			left = time.Until(deadline)
+		}
+		f.mu.Lock()
+		f.left = append(f.left, left)
+		f.mu.Unlock()
 		<-ctx.Done()
 		return nil, fmt.Errorf("reading manifest %q: %w", ref, ctx.Err())
 	}
