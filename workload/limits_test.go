@@ -6,7 +6,6 @@ import (
 	"runtime"
 	"strings"
 	"testing"
-	"time"
 )
 
 // billionLaughs is the classic alias bomb: 9^9 strings from a few hundred bytes.
@@ -88,9 +87,7 @@ func TestDecodeLimits(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var before, after runtime.MemStats
 			runtime.ReadMemStats(&before)
-			start := time.Now()
 			objs, errs := NewDecoder(tt.opts...).Decode("t.yaml", strings.NewReader(tt.in))
-			elapsed := time.Since(start)
 			runtime.ReadMemStats(&after)
 
 			checkSummary(t, objs, tt.want)
@@ -100,10 +97,8 @@ func TestDecodeLimits(t *testing.T) {
 					t.Errorf("errors.Is(%v, ErrDocumentTooLarge) = false", err)
 				}
 			}
-			// Rejecting must cost about what reading the input costs.
-			if elapsed > 5*time.Second {
-				t.Errorf("took %v", elapsed)
-			}
+			// Rejecting must cost about what reading the input costs: bounded
+			// in allocations (the clock would also measure the machine's load).
 			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > uint64(16*len(tt.in))+64<<20 {
 				t.Errorf("allocated %d MiB for %d KiB of input", alloc>>20, len(tt.in)>>10)
 			}
