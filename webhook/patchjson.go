@@ -51,11 +51,11 @@ func appendPatchValue(buf []byte, v any) ([]byte, error) {
 			return b, nil
 		}
 	case []corev1.Volume:
-		if b, ok := appendEmptyDirVolumes(buf, v); ok {
+		if b, ok := appendJSONArray(buf, v, appendEmptyDirVolume); ok {
 			return b, nil
 		}
 	case []corev1.VolumeMount:
-		if b, ok := appendVolumeMounts(buf, v); ok {
+		if b, ok := appendJSONArray(buf, v, appendVolumeMount); ok {
 			return b, nil
 		}
 	}
@@ -114,36 +114,21 @@ func appendEmptyDirVolume(buf []byte, v *corev1.Volume) ([]byte, bool) {
 	return append(buf, "}}"...), true
 }
 
-func appendEmptyDirVolumes(buf []byte, vs []corev1.Volume) ([]byte, bool) {
-	if vs == nil {
-		return buf, false // null
+// appendJSONArray writes xs as a JSON array, each element by appendOne; false
+// (and buf as it was) when an element is not one appendOne writes, or xs is
+// nil (null, left to encoding/json).
+func appendJSONArray[T any](buf []byte, xs []T, appendOne func([]byte, *T) ([]byte, bool)) ([]byte, bool) {
+	if xs == nil {
+		return buf, false
 	}
 	start := len(buf)
 	buf = append(buf, '[')
-	for i := range vs {
+	for i := range xs {
 		if i > 0 {
 			buf = append(buf, ',')
 		}
 		var ok bool
-		if buf, ok = appendEmptyDirVolume(buf, &vs[i]); !ok {
-			return buf[:start], false
-		}
-	}
-	return append(buf, ']'), true
-}
-
-func appendVolumeMounts(buf []byte, ms []corev1.VolumeMount) ([]byte, bool) {
-	if ms == nil {
-		return buf, false // null
-	}
-	start := len(buf)
-	buf = append(buf, '[')
-	for i := range ms {
-		if i > 0 {
-			buf = append(buf, ',')
-		}
-		var ok bool
-		if buf, ok = appendVolumeMount(buf, &ms[i]); !ok {
+		if buf, ok = appendOne(buf, &xs[i]); !ok {
 			return buf[:start], false
 		}
 	}

@@ -57,7 +57,7 @@ type fileRead struct {
 const smallFile = 1 << 20
 
 // readPlan reads the files of plan and puts everything together in plan
-// order, handing each object to each (when set) as soon as it and
+// order, handing each object to the callback each (when set) as soon as it and
 // everything before it is read. Regular files are read and decoded by a
 // worker per core. Stdin and other files that may block (named pipes) are
 // read alone, after what comes before them and before what comes after, so
