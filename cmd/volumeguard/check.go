@@ -106,7 +106,7 @@ Exit codes:
 				return err
 			}
 			summary, err := check.Run(cmd.Context(), analyzer, opts, report)
-			err = errors.Join(err, closeReport())
+			err = errors.Join(err, closeReport(err == nil && cmd.Context().Err() == nil))
 			line.clear()
 			if cmd.Context().Err() != nil {
 				return context.Cause(cmd.Context())

@@ -83,7 +83,7 @@ func TestCheckGitHubAppendsTheStepSummary(t *testing.T) {
 	if err := w.Finish(); err != nil {
 		t.Fatal(err)
 	}
-	if err := done(); err != nil {
+	if err := done(true); err != nil {
 		t.Fatal(err)
 	}
 	got, err := os.ReadFile(summary)

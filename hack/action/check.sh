@@ -16,11 +16,19 @@ if [[ ${#paths[@]} -eq 0 ]]; then
   exit 2
 fi
 
+# One run writes the annotations and the SARIF log (--output-file), so
+# that they cannot disagree. A volumeguard older than --output-file (the
+# action's version input) gets a run of its own for the log, first: its
+# exit code is the same run's, the annotations' run below decides.
+out_args=()
 if [[ -n "$sarif" ]]; then
-  # Its exit code is the same run's; the annotations' run below decides.
-  "$bin" check -o sarif ${args[@]+"${args[@]}"} -- "${paths[@]}" >"$sarif" 2>/dev/null
+  if "$bin" check --help 2>/dev/null | grep -q -e '--output-file'; then
+    out_args=(--output-file "sarif=$sarif")
+  else
+    "$bin" check -o sarif ${args[@]+"${args[@]}"} -- "${paths[@]}" >"$sarif" 2>/dev/null
+  fi
 fi
-"$bin" check -o github ${args[@]+"${args[@]}"} -- "${paths[@]}"
+"$bin" check -o github ${out_args[@]+"${out_args[@]}"} ${args[@]+"${args[@]}"} -- "${paths[@]}"
 code=$?
 
 if [[ -n "${GITHUB_OUTPUT:-}" ]]; then

@@ -61,68 +61,109 @@ func TestCIIntegrations(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	t.Run("action: check writes annotations, the step summary and SARIF", func(t *testing.T) {
-		out := filepath.Join(t.TempDir(), "output")
-		summary := filepath.Join(t.TempDir(), "summary.md")
-		cmd := exec.Command(script(t, "hack/action/check.sh"))
-		cmd.Dir = repo
-		cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+t.TempDir(), "VOLUMEGUARD_BIN="+bin,
-			"VOLUMEGUARD_PATHS=deploy charts", "VOLUMEGUARD_ARGS=--size-limit 2Gi", "VOLUMEGUARD_SARIF_FILE=vg.sarif",
-			"GITHUB_OUTPUT="+out, "GITHUB_STEP_SUMMARY="+summary)
-		stdout, err := cmd.Output()
-		if code := cmd.ProcessState.ExitCode(); code != 1 {
-			t.Fatalf("exit %d (%v), want 1 (findings)\n%s", code, err, stdout)
+	// A volumeguard as the action may install it: the real one, or one
+	// older than --output-file; each logs its arguments.
+	wrap := func(t *testing.T, old bool) (string, string) {
+		dir := t.TempDir()
+		w, log := filepath.Join(dir, "volumeguard"), filepath.Join(dir, "args.log")
+		older := ""
+		if old {
+			older = `for a in "$@"; do [ "$a" = --output-file ] && { echo 'Error: unknown flag: --output-file' >&2; exit 2; }; done
+case " $* " in *" --help "*) "` + bin + `" "$@" | grep -v -e --output-file; exit 0;; esac
+`
 		}
-		for _, want := range []string{
-			"::error file=deploy/zk.yaml,line=13,col=16,title=VG001 uncovered-image-volume::Deployment default/zk: container \"zk\"",
-			"::error file=charts/out.yaml,line=15,col=16,title=VG001 uncovered-image-volume::Deployment default/zk (from zk/templates/zk.yaml)",
-			"sizeLimit: 2Gi",
-			"6 findings in 2 objects, 0 errors",
-		} {
-			if !strings.Contains(string(stdout), want) {
-				t.Errorf("stdout lacks %q:\n%s", want, stdout)
-			}
-		}
-		if got := readFile(t, out); got != "exit-code=1\nsarif-file=vg.sarif\n" {
-			t.Errorf("GITHUB_OUTPUT = %q", got)
-		}
-		if got := readFile(t, summary); !strings.Contains(got, "| `deploy/zk.yaml:13:16` | Deployment default/zk | zk |") {
-			t.Errorf("the step summary lacks the finding:\n%s", got)
-		}
-		var log struct {
-			Runs []struct {
-				Results []struct {
-					RuleID    string `json:"ruleId"`
-					Locations []struct {
-						PhysicalLocation struct {
-							ArtifactLocation struct{ URI string }    `json:"artifactLocation"`
-							Region           struct{ StartLine int } `json:"region"`
-						} `json:"physicalLocation"`
-					} `json:"locations"`
-				} `json:"results"`
-			} `json:"runs"`
-		}
-		if err := json.Unmarshal([]byte(readFile(t, filepath.Join(repo, "vg.sarif"))), &log); err != nil {
+		sh := "#!/bin/sh\necho \"$*\" >>'" + log + "'\n" + older + "exec '" + bin + "' \"$@\"\n"
+		if err := os.WriteFile(w, []byte(sh), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if n := len(log.Runs[0].Results); n != 6 {
-			t.Fatalf("%d SARIF results, want 6", n)
-		}
-		for i, want := range map[int]string{0: "deploy/zk.yaml:13", 3: "charts/out.yaml:15"} {
-			r := log.Runs[0].Results[i]
-			if loc := r.Locations[0].PhysicalLocation; r.RuleID != "VG001" || fmt.Sprintf("%s:%d", loc.ArtifactLocation.URI, loc.Region.StartLine) != want {
-				t.Errorf("result %d %+v, want VG001 at %s", i, r, want)
+		return w, log
+	}
+	for _, tc := range []struct {
+		name string
+		old  bool
+		runs int
+	}{
+		{"action: one check run writes annotations, the step summary and SARIF", false, 1},
+		{"action: a volumeguard without --output-file gets a second run for SARIF", true, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bin, argsLog := wrap(t, tc.old)
+			_ = os.Remove(filepath.Join(repo, "vg.sarif"))
+			out := filepath.Join(t.TempDir(), "output")
+			summary := filepath.Join(t.TempDir(), "summary.md")
+			cmd := exec.Command(script(t, "hack/action/check.sh"))
+			cmd.Dir = repo
+			cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+t.TempDir(), "VOLUMEGUARD_BIN="+bin,
+				"VOLUMEGUARD_PATHS=deploy charts", "VOLUMEGUARD_ARGS=--size-limit 2Gi", "VOLUMEGUARD_SARIF_FILE=vg.sarif",
+				"GITHUB_OUTPUT="+out, "GITHUB_STEP_SUMMARY="+summary)
+			stdout, err := cmd.Output()
+			if code := cmd.ProcessState.ExitCode(); code != 1 {
+				t.Fatalf("exit %d (%v), want 1 (findings)\n%s", code, err, stdout)
 			}
-		}
+			for _, want := range []string{
+				"::error file=deploy/zk.yaml,line=13,col=16,title=VG001 uncovered-image-volume::Deployment default/zk: container \"zk\"",
+				"::error file=charts/out.yaml,line=15,col=16,title=VG001 uncovered-image-volume::Deployment default/zk (from zk/templates/zk.yaml)",
+				"sizeLimit: 2Gi",
+				"6 findings in 2 objects, 0 errors",
+			} {
+				if !strings.Contains(string(stdout), want) {
+					t.Errorf("stdout lacks %q:\n%s", want, stdout)
+				}
+			}
+			if got := readFile(t, out); got != "exit-code=1\nsarif-file=vg.sarif\n" {
+				t.Errorf("GITHUB_OUTPUT = %q", got)
+			}
+			if got := readFile(t, summary); !strings.Contains(got, "| `deploy/zk.yaml:13:16` | Deployment default/zk | zk |") {
+				t.Errorf("the step summary lacks the finding:\n%s", got)
+			}
+			var log struct {
+				Runs []struct {
+					Results []struct {
+						RuleID    string `json:"ruleId"`
+						Locations []struct {
+							PhysicalLocation struct {
+								ArtifactLocation struct{ URI string }    `json:"artifactLocation"`
+								Region           struct{ StartLine int } `json:"region"`
+							} `json:"physicalLocation"`
+						} `json:"locations"`
+					} `json:"results"`
+				} `json:"runs"`
+			}
+			if err := json.Unmarshal([]byte(readFile(t, filepath.Join(repo, "vg.sarif"))), &log); err != nil {
+				t.Fatal(err)
+			}
+			if n := len(log.Runs[0].Results); n != 6 {
+				t.Fatalf("%d SARIF results, want 6", n)
+			}
+			for i, want := range map[int]string{0: "deploy/zk.yaml:13", 3: "charts/out.yaml:15"} {
+				r := log.Runs[0].Results[i]
+				if loc := r.Locations[0].PhysicalLocation; r.RuleID != "VG001" || fmt.Sprintf("%s:%d", loc.ArtifactLocation.URI, loc.Region.StartLine) != want {
+					t.Errorf("result %d %+v, want VG001 at %s", i, r, want)
+				}
+			}
 
-		// fail-on-findings: false keeps the step green; the output still says 1.
-		cmd = exec.Command(script(t, "hack/action/check.sh"))
+			var runs int
+			for _, line := range strings.Split(readFile(t, argsLog), "\n") {
+				if strings.HasPrefix(line, "check -o") {
+					runs++
+				}
+			}
+			if runs != tc.runs {
+				t.Errorf("%d check runs, want %d:\n%s", runs, tc.runs, readFile(t, argsLog))
+			}
+		})
+	}
+
+	// fail-on-findings: false keeps the step green; the output still says 1.
+	t.Run("action: fail-on-findings false keeps the step green", func(t *testing.T) {
+		out := filepath.Join(t.TempDir(), "output")
+		cmd := exec.Command(script(t, "hack/action/check.sh"))
 		cmd.Dir = repo
 		cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+t.TempDir(), "VOLUMEGUARD_BIN="+bin, "VOLUMEGUARD_PATHS=deploy", "VOLUMEGUARD_FAIL=false", "GITHUB_OUTPUT="+out)
-		if err := cmd.Run(); err != nil {
-			t.Errorf("with fail-on-findings false: %v", err)
+		if stdout, err := cmd.Output(); err != nil {
+			t.Errorf("with fail-on-findings false: %v\n%s", err, stdout)
 		}
-		if got := readFile(t, out); !strings.HasSuffix(got, "exit-code=1\nsarif-file=\n") {
+		if got := readFile(t, out); got != "exit-code=1\nsarif-file=\n" {
 			t.Errorf("GITHUB_OUTPUT = %q", got)
 		}
 	})

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestCheckOutputFile: one run writes -o to stdout and each --output-file
+// to its path, the same report as a run with that -o would print.
+func TestCheckOutputFile(t *testing.T) {
+	ref := pushPostgres18(t)
+	dir := t.TempDir()
+	manifest := filepath.Join(dir, "pod.yaml")
+	pod := "apiVersion: v1\nkind: Pod\nmetadata: {name: db}\nspec:\n  containers: [{name: db, image: " + ref + "}]\n"
+	if err := os.WriteFile(manifest, []byte(pod), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := func(args ...string) (string, int) {
+		t.Helper()
+		var out, errOut bytes.Buffer
+		root := newRootCommand(streams{in: strings.NewReader(""), out: &out, err: &errOut})
+		root.SetArgs(append(append([]string{"check", "--no-cache", "--path-root", dir}, args...), manifest))
+		err := root.ExecuteContext(context.Background())
+		var exit exitError
+		switch {
+		case err == nil:
+			return out.String(), 0
+		case errors.As(err, &exit):
+			return out.String(), exit.code
+		}
+		t.Fatalf("check %v: %v\n%s", args, err, errOut.String())
+		return "", 0
+	}
+	want := map[string]string{}
+	for _, format := range []string{"sarif", "json", "gitlab", "text"} {
+		out, code := run("-o", format)
+		if code != 1 {
+			t.Fatalf("-o %s: exit %d, want 1 (findings)", format, code)
+		}
+		want[format] = out
+	}
+
+	sarif, gitlab := filepath.Join(dir, "vg.sarif"), filepath.Join(dir, "gl-code-quality.json")
+	if err := os.WriteFile(sarif, []byte("an older log"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, code := run("-o", "json", "--output-file", "sarif="+sarif, "--output-file", "gitlab="+gitlab)
+	if code != 1 || out != want["json"] {
+		t.Errorf("stdout (exit %d) is not -o json's:\n%s", code, out)
+	}
+	for path, format := range map[string]string{sarif: "sarif", gitlab: "gitlab"} {
+		got, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != want[format] {
+			t.Errorf("%s is not what -o %s prints:\n%s", path, format, got)
+		}
+		if info, err := os.Stat(path); err != nil || info.Mode().Perm() != 0o644 {
+			t.Errorf("%s: mode %v (%v), want 0644", path, info.Mode(), err)
+		}
+	}
+	if leftovers, _ := filepath.Glob(filepath.Join(dir, ".*.tmp-*")); len(leftovers) > 0 {
+		t.Errorf("temporary files left: %v", leftovers)
+	}
+}
+
+// TestCheckOutputFileBadUsage: every bad --output-file is named, exit 2,
+// before any registry request and without touching a file.
+func TestCheckOutputFileBadUsage(t *testing.T) {
+	dir := t.TempDir()
+	manifest := filepath.Join(dir, "svc.yaml")
+	if err := os.WriteFile(manifest, []byte("apiVersion: v1\nkind: Service\nmetadata: {name: s}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		spec, wantErr string
+	}{
+		{"volumeguard.sarif", `want FORMAT=PATH`},
+		{"sarif=", `want FORMAT=PATH`},
+		{"github=annotations.txt", `use -o github`},
+		{"yaml=x.yaml", `FORMAT must be text, json, sarif or gitlab`},
+		{"json=-", `stdout is -o's`},
+		{"sarif=" + dir, `is a directory`},
+		{"sarif=" + filepath.Join(dir, "missing", "x.sarif"), `--output-file`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.spec, func(t *testing.T) {
+			_, err := runCommand(t, "check", "--no-cache", "--output-file", tt.spec, manifest)
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("err = %v, want one with %q", err, tt.wantErr)
+			}
+		})
+	}
+	_, err := runCommand(t, "check", "--no-cache", "--output-file", "sarif=a.sarif", "--output-file", "json=./a.sarif", manifest)
+	if err == nil || !strings.Contains(err.Error(), "named twice") {
+		t.Errorf("the same path twice: err = %v", err)
+	}
+}
+
+// TestReportFileReplacesOnlyWhenComplete: an interrupted or failed run
+// leaves the file as it was, and no temporary file.
+func TestReportFileReplacesOnlyWhenComplete(t *testing.T) {
+	for _, complete := range []bool{true, false} {
+		dir := t.TempDir()
+		path := filepath.Join(dir, "vg.sarif")
+		if err := os.WriteFile(path, []byte("before"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		f, err := createReportFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.WriteString("half a rep"); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.close(complete); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := os.ReadFile(path)
+		if want := map[bool]string{true: "half a rep", false: "before"}[complete]; string(got) != want {
+			t.Errorf("complete=%v: %s holds %q, want %q", complete, path, got, want)
+		}
+		if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+			t.Errorf("complete=%v: %d files in the directory, want 1", complete, len(entries))
+		}
+	}
+}
