@@ -191,6 +191,7 @@ func TestFindingCarriesContentAndNearMounts(t *testing.T) {
 		finding  policy.Finding
 		wantJSON string // in the row's JSON
 		wantText []string
+		notText  []string
 	}{
 		{name: "populated near miss", finding: pg,
 			wantJSON: `"content":{"state":"populated","entries":3,"bytes":1126,"uid":999,"gid":999,"mode":"0750"},"nearMounts":["/var/lib/postgresql/data"]`,
@@ -201,6 +202,17 @@ func TestFindingCarriesContentAndNearMounts(t *testing.T) {
 			wantText: []string{"not known (byte budget exhausted)"}},
 		{name: "not scanned: no content field", finding: policy.Finding{Container: "c", ContainerType: policy.Container, Image: "i", Path: "/d"},
 			wantJSON: `"path":"/d"}`},
+		{name: "empty directory: said once where", finding: policy.Finding{Container: "c", ContainerType: policy.Container, Image: "i", Path: "/d",
+			Content: &policy.Content{State: policy.ContentEmpty, UID: 1, GID: 2, Mode: 0o755, Kind: policy.KindDirectory}},
+			wantJSON: `"content":{"state":"empty","entries":0,"bytes":0,"uid":1,"gid":2,"mode":"0755"}`,
+			wantText: []string{"; the image ships an empty directory there (mode 0755, owner 1:2)\n"},
+			notText:  []string{"there there", ") there"}},
+		{name: "near miss over an absent path: its YAML under its fix", finding: policy.Finding{Container: "db", ContainerType: policy.Container, Image: "mysql:8", Path: "/var/lib/mysql",
+			Content: &policy.Content{State: policy.ContentAbsent}, NearMounts: []string{"/var/lib"}},
+			wantJSON: `"nearMounts":["/var/lib"]`,
+			wantText: []string{"      fix: to keep what the container writes there, mount your volume at /var/lib/mysql itself; otherwise add an emptyDir with a sizeLimit mounted at /var/lib/mysql to the pod spec:\n" +
+				"        volumes:\n        - name: vg-db-var-lib-mysql-"},
+			notText: []string{"\n  volumes:", "\n\n"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -216,6 +228,11 @@ func TestFindingCarriesContentAndNearMounts(t *testing.T) {
 			for _, w := range tt.wantText {
 				if !strings.Contains(b.String(), w) {
 					t.Errorf("text %q, want it to say %q", b.String(), w)
+				}
+			}
+			for _, n := range tt.notText {
+				if strings.Contains(b.String(), n) {
+					t.Errorf("text %q, want it without %q", b.String(), n)
 				}
 			}
 		})

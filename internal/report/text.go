@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/api/resource"
 
@@ -49,7 +50,10 @@ func WriteContainer(w io.Writer, c Container) {
 		if !f.source.Fixable() || f.source.Hides() != "" || len(f.NearMounts) > 0 {
 			// Said for this path alone: a plain emptyDir would hide what
 			// the image ships, or the mount belongs at the path itself.
-			fmt.Fprintf(w, "      fix: %s\n", f.source.Fix(c.SizeLimit))
+			// A fix with YAML (a near miss) spans lines: they go under
+			// "fix:", as the shared fragment goes under its own.
+			fix := strings.TrimSuffix(f.source.Fix(c.SizeLimit), "\n")
+			fmt.Fprintf(w, "      fix: %s\n", strings.ReplaceAll(fix, "\n", "\n      "))
 			continue
 		}
 		fixable = append(fixable, f.source)
@@ -72,6 +76,9 @@ func contentWords(c *policy.Content) string {
 		return "; what the image ships there is not known"
 	case c.State == policy.ContentAbsent:
 		return "; the image ships nothing there"
+	case c.State == policy.ContentEmpty || c.NotDirectory():
+		// Summary says "there" itself for these.
+		return "; the image " + c.Summary()
 	}
 	return "; the image " + c.Summary() + " there"
 }
