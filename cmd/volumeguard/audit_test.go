@@ -20,6 +20,7 @@ func TestAuditBadUsage(t *testing.T) {
 		{[]string{"-n", "team-a", "--all-namespaces"}, "--all-namespaces"},
 		{[]string{"--concurrency", "0"}, "--concurrency"},
 		{[]string{"--size-limit", "lots"}, "--size-limit"},
+		{[]string{"--size-limit", "0"}, "--size-limit must be a positive quantity"},
 		{[]string{"--kubeconfig", filepath.Join(t.TempDir(), "missing")}, "finding the API server"},
 		{[]string{"extra-arg"}, "unknown command"},
 		{[]string{"--reports", "--report-api", "policyreport"}, "--report-api"},

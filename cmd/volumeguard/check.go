@@ -204,8 +204,13 @@ func (o *checkOptions) validate() (checkConfig, error) {
 	}
 	cfg.analyzerOptions = append(cfg.analyzerOptions, analysis.WithConcurrency(o.concurrency))
 	limit, err := resource.ParseQuantity(o.sizeLimit)
-	if err != nil {
+	switch {
+	case err != nil:
 		errs = append(errs, fmt.Errorf("--size-limit %q: %w", o.sizeLimit, err))
+	case limit.Sign() <= 0:
+		// The settings file's defaultSizeLimit is refused alike: no
+		// emptyDir is valid with it.
+		errs = append(errs, fmt.Errorf("--size-limit must be a positive quantity such as 512Mi or 2Gi, not %q", o.sizeLimit))
 	}
 	cfg.sizeLimit = limit
 	if o.timeout < 0 {

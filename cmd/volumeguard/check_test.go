@@ -11,8 +11,10 @@ import (
 )
 
 func TestCheckBadUsage(t *testing.T) {
+	// On loopback, so that a usage error this test misses reads nothing
+	// from a public registry.
 	manifest := filepath.Join(t.TempDir(), "pod.yaml")
-	if err := os.WriteFile(manifest, []byte("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: nginx}]}\n"), 0o644); err != nil {
+	if err := os.WriteFile(manifest, []byte("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: \"127.0.0.1:1/nginx:1\"}]}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -27,6 +29,8 @@ func TestCheckBadUsage(t *testing.T) {
 		{[]string{"--timeout", "soon"}, "--timeout"},
 		{[]string{"--lookup-timeout", "-1s"}, "--lookup-timeout"},
 		{[]string{"--size-limit", "lots"}, "--size-limit"},
+		{[]string{"--size-limit", "0"}, "--size-limit must be a positive quantity"},
+		{[]string{"--size-limit", "-1Gi"}, "--size-limit must be a positive quantity"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

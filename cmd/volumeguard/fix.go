@@ -67,9 +67,6 @@ Exit codes:
 			if err != nil {
 				return err
 			}
-			if cfg.sizeLimit.Sign() <= 0 {
-				return fmt.Errorf("--size-limit must be a positive quantity such as 512Mi or 2Gi, not %q", o.check.sizeLimit)
-			}
 			if o.write && slices.Contains(args, "-") {
 				return fmt.Errorf("--write cannot replace stdin: name files, or drop --write to print the fixed manifests")
 			}

@@ -9,8 +9,10 @@ import (
 )
 
 func TestFixBadUsage(t *testing.T) {
+	// On loopback, so that a usage error this test misses reads nothing
+	// from a public registry.
 	manifest := filepath.Join(t.TempDir(), "pod.yaml")
-	if err := os.WriteFile(manifest, []byte("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: nginx}]}\n"), 0o644); err != nil {
+	if err := os.WriteFile(manifest, []byte("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: \"127.0.0.1:1/nginx:1\"}]}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
