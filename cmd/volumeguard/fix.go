@@ -87,18 +87,19 @@ Exit codes:
 			for _, note := range res.Notes {
 				fmt.Fprintln(s.err, "note:", note)
 			}
-			code := res.ExitCode()
 			if o.write {
 				for _, f := range res.Files {
 					if !f.Changed() {
 						continue
 					}
 					if err := manifestfix.WriteFile(f.Name, f.Original, f.Fixed); err != nil {
-						fmt.Fprintln(s.err, "error:", err)
-						code = manifestfix.ExitErrors
+						// An error of the report, so that its summary
+						// and the exit code count it.
+						res.Errors = append(res.Errors, manifestfix.Problem{File: f.Name, Message: err.Error()})
 					}
 				}
 			}
+			code := res.ExitCode()
 			switch {
 			case o.diff:
 				err = manifestfix.WriteDiff(s.out, res.Files)

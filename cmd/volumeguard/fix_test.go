@@ -1,11 +1,21 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"errors"
+	"io"
+	"log"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+
+	"github.com/google/go-containerregistry/pkg/registry"
+
+	"github.com/volumeguard/volumeguard/internal/testimage"
 )
 
 func TestFixBadUsage(t *testing.T) {
@@ -36,5 +46,42 @@ func TestFixBadUsage(t *testing.T) {
 				t.Errorf("err = %v, want a usage error (exit %d) naming %s", err, usageExitCode, tt.want)
 			}
 		})
+	}
+}
+
+// TestFixWriteErrorIsCounted: a file --write cannot replace (a named pipe
+// named as an argument) is an error of the report: its summary counts it
+// and fix exits 2.
+func TestFixWriteErrorIsCounted(t *testing.T) {
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(srv.Close)
+	ref := strings.TrimPrefix(srv.URL, "http://") + "/app:1"
+	if _, err := testimage.Push(ref, []string{"/data"}); err != nil {
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(t.TempDir(), "pod.yaml")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skipf("no named pipes here: %v", err)
+	}
+	pod := "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: \"" + ref + "\"}]}\n"
+	go func() {
+		// Blocks until fix opens the pipe to read it.
+		if w, err := os.OpenFile(fifo, os.O_WRONLY, 0); err == nil {
+			_, _ = io.WriteString(w, pod)
+			_ = w.Close()
+		}
+	}()
+	var out, errOut bytes.Buffer
+	root := newRootCommand(streams{in: strings.NewReader(""), out: &out, err: &errOut})
+	root.SetArgs([]string{"fix", "--write", "--no-cache", fifo})
+	err := root.ExecuteContext(context.Background())
+	var exit exitError
+	if !errors.As(err, &exit) || exit.code != 2 {
+		t.Errorf("err = %v, want exit code 2", err)
+	}
+	for _, w := range []string{"error: writing " + fifo + ": not a regular file\n", ", 1 error\n"} {
+		if !strings.Contains(errOut.String(), w) {
+			t.Errorf("stderr lacks %q:\n%s", w, errOut.String())
+		}
 	}
 }
