@@ -114,6 +114,20 @@ func imageProblems(groups []*group) []Problem {
 	return out
 }
 
+// ignoredCount counts the findings the settings file's exceptions dropped,
+// merged per workload as findings are: a workload's two revisions that
+// ignore the same path count once.
+func ignoredCount(groups []*group) int {
+	seen := map[findingKey]bool{}
+	for _, g := range groups {
+		for _, f := range g.result.Ignored {
+			image := g.images[containerKey{f.ContainerType, f.Container}]
+			seen[findingKey{g.workload, f.ContainerType, f.Container, image, f.Digest, f.Path}] = true
+		}
+	}
+	return len(seen)
+}
+
 // credentialNotes says whose pull secrets could not be read, once per
 // reason: the images may all have been read anyway.
 func credentialNotes(groups []*group) []string {

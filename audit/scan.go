@@ -79,6 +79,9 @@ func Run(ctx context.Context, client kubernetes.Interface, analyzer *analysis.An
 	groups := g.sorted()
 	analyse(ctx, analyzer, groups, opts)
 	r.Notes = append(g.owners.notes(), credentialNotes(groups)...)
+	if n := ignoredCount(groups); n > 0 {
+		r.Notes = append(r.Notes, report.IgnoredNote(n))
+	}
 	r.Findings = append(r.Findings, findings(groups)...)
 	r.Problems = append(r.Problems, imageProblems(groups)...)
 	return r

@@ -21,6 +21,7 @@ import (
 	"github.com/volumeguard/volumeguard/imageinspect"
 	"github.com/volumeguard/volumeguard/internal/report"
 	"github.com/volumeguard/volumeguard/policy"
+	"github.com/volumeguard/volumeguard/settings"
 )
 
 // fakeInspector answers from a map and records what it was asked.
@@ -168,6 +169,33 @@ func TestRunGroupsByWorkload(t *testing.T) {
 	}
 	if !reflect.DeepEqual(in.calls, wantCalls) {
 		t.Errorf("inspected %v, want %v", in.calls, wantCalls)
+	}
+}
+
+// TestRunNotesIgnoredFindings: what the settings file's exceptions drop is
+// counted in a note, once per workload and path, as findings are merged.
+func TestRunNotesIgnoredFindings(t *testing.T) {
+	rs := func(name string) *metav1.OwnerReference { return new(controllerRef("apps/v1", "ReplicaSet", name)) }
+	client := fake.NewClientset(
+		replicaSet("zk-rev1", controllerRef("apps/v1", "Deployment", "zk")),
+		replicaSet("zk-rev2", controllerRef("apps/v1", "Deployment", "zk")),
+		pod("zk-rev1-a", podOpts{node: "node-1", phase: corev1.PodRunning}, rs("zk-rev1"), "zk=zookeeper:3.4"),
+		pod("zk-rev2-a", podOpts{node: "node-2", phase: corev1.PodRunning}, rs("zk-rev2"), "zk=zookeeper:3.4=/data"),
+	)
+	s, err := settings.Parse([]byte("ignore:\n- images: [\"zookeeper*\"]\n  paths: [/datalog]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _ := run(t, client, Options{Concurrency: 1, Settings: s})
+	var paths []string
+	for _, f := range r.Findings {
+		paths = append(paths, f.Path)
+	}
+	if !reflect.DeepEqual(paths, []string{"/data"}) {
+		t.Errorf("findings at %v, want /data alone", paths)
+	}
+	if !reflect.DeepEqual(r.Notes, []string{report.IgnoredNote(1)}) {
+		t.Errorf("notes %q, want %q", r.Notes, report.IgnoredNote(1))
 	}
 }
 

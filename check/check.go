@@ -4,7 +4,6 @@ package check
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"sync"
 	"time"
@@ -86,7 +85,7 @@ func Run(ctx context.Context, analyzer *analysis.Analyzer, opts Options, out Wri
 		return e.summary, e.err
 	}
 	if e.ignored > 0 {
-		e.summary.Notes = append(e.summary.Notes, ignoredNote(e.ignored))
+		e.summary.Notes = append(e.summary.Notes, report.IgnoredNote(e.ignored))
 	}
 	return e.summary, out.Finish()
 }
@@ -190,13 +189,4 @@ func (e *emitter) write(obj workload.Object, results []analysis.Result) {
 func (e *emitter) addProblem(p Problem) {
 	e.summary.Problems++
 	e.out.AddProblem(p)
-}
-
-// ignoredNote says how many findings exceptions dropped: an exception is
-// visible in every run, never silent.
-func ignoredNote(n int) string {
-	if n == 1 {
-		return "1 finding ignored by an exception (volumeguard.io/ignore annotation or settings file)"
-	}
-	return fmt.Sprintf("%d findings ignored by exceptions (volumeguard.io/ignore annotations or settings file)", n)
 }

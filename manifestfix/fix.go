@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/volumeguard/volumeguard/analysis"
+	"github.com/volumeguard/volumeguard/internal/report"
 	"github.com/volumeguard/volumeguard/policy"
 	"github.com/volumeguard/volumeguard/settings"
 	"github.com/volumeguard/volumeguard/workload"
@@ -86,6 +87,15 @@ func Run(ctx context.Context, analyzer *analysis.Analyzer, opts Options) (Result
 	}
 	if err != nil {
 		return Result{}, err
+	}
+	ignored := 0
+	for _, specs := range results {
+		for _, r := range specs {
+			ignored += len(r.Ignored)
+		}
+	}
+	if ignored > 0 {
+		res.Notes = append(res.Notes, report.IgnoredNote(ignored))
 	}
 
 	byFile := map[string][]int{}

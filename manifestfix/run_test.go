@@ -151,3 +151,33 @@ func TestRunJSONStreams(t *testing.T) {
 		t.Errorf("the fixed stream holds %d objects, errors %v", len(objs), errs)
 	}
 }
+
+// TestRunNotesIgnoredFindings: what exceptions drop is left as it is, and
+// said in a note, as check says it.
+func TestRunNotesIgnoredFindings(t *testing.T) {
+	analyzer, host := startRegistry(t)
+	stdin := `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: zk
+  annotations: {volumeguard.io/ignore: "/logs,/datalog/"}
+spec:
+  template:
+    spec:
+      containers: [{name: zk, image: "` + host + `/library/zookeeper:3.4.13"}]
+`
+	res, err := Run(context.Background(), analyzer, Options{Paths: []string{"-"}, Stdin: strings.NewReader(stdin), SizeLimit: gi(t, "1Gi"), Concurrency: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var paths []string
+	for _, a := range res.Files[0].Added {
+		paths = append(paths, a.Added.MountPath)
+	}
+	if len(paths) != 1 || paths[0] != "/data" {
+		t.Errorf("added at %v, want /data alone", paths)
+	}
+	if len(res.Notes) != 1 || !strings.Contains(res.Notes[0], "2 findings ignored by exceptions") {
+		t.Errorf("notes %q, want one counting the 2 ignored findings", res.Notes)
+	}
+}

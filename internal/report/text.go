@@ -90,3 +90,12 @@ func Plural(n int, word string) string {
 	}
 	return fmt.Sprintf("%d %ss", n, word)
 }
+
+// IgnoredNote says how many findings exceptions dropped, for the notes of
+// check, fix and audit: an exception is visible in every run, never silent.
+func IgnoredNote(n int) string {
+	if n == 1 {
+		return "1 finding ignored by an exception (volumeguard.io/ignore annotation or settings file)"
+	}
+	return fmt.Sprintf("%d findings ignored by exceptions (volumeguard.io/ignore annotations or settings file)", n)
+}
