@@ -38,7 +38,7 @@ func defaultCacheDir() string {
 
 func (o *cacheOptions) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.dir, "cache-dir", defaultCacheDir(),
-		"directory of the persistent cache: image manifests and configs by digest, what tags resolved to, and decoded manifest files by content; empty: no cache")
+		"directory of the persistent cache: image manifests and configs by digest, what tags resolved to, definite content scans, and (check) decoded manifest files by content; empty: no cache")
 	fs.DurationVar(&o.tagTTL, "tag-ttl", diskcache.DefaultTagTTL,
 		"how long a cached tag is trusted without asking its registry (digests never expire); 0: always ask")
 	fs.BoolVar(&o.noCache, "no-cache", false, "neither read nor write the persistent image cache")

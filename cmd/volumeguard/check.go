@@ -57,10 +57,11 @@ config of every image they name from its registry, and reports each declared
 VOLUME that no volumeMount of the same container covers. The text report is
 written object by object as they are checked, in input order.
 
-In directories only *.yaml, *.yml and *.json regular files are read; hidden
-files and directories, kustomization files, and named pipes, sockets and
-devices are skipped (a note on stderr names those). A path named as an
-argument is read whatever it is: a named pipe, /dev/fd/N.
+In directories only *.yaml, *.yml and *.json regular files are read (in any
+case), and each must hold Kubernetes objects; hidden files and directories
+and kustomization files are skipped, and so are named pipes, sockets and
+devices, with a note on stderr. A path named as an argument is read whatever
+it is: a named pipe, /dev/fd/N.
 
 Exceptions: the annotation volumeguard.io/ignore: "/logs,/cache" on a Pod,
 a workload or a pod template drops those paths; .volumeguard.yaml (or
@@ -144,7 +145,7 @@ func (o *checkOptions) addFlags(fs *pflag.FlagSet) {
 	fs.StringVarP(&o.output, "output", "o", "text", "output format: "+orList(o.formats()))
 	fs.StringVar(&o.platform, "platform", "", "evaluate pods that pin no platform as OS/ARCH[/VARIANT] (default: every linux platform of an image)")
 	fs.IntVar(&o.concurrency, "concurrency", 16, fmt.Sprintf("pod specs analysed, and image lookups, in parallel (1 to %d; at most %d to one registry)", maxConcurrency, maxHostConcurrency))
-	fs.StringVar(&o.sizeLimit, "size-limit", "1Gi", "sizeLimit shown in the suggested emptyDir fix (default: the settings file's defaultSizeLimit, else 1Gi)")
+	fs.StringVar(&o.sizeLimit, "size-limit", "1Gi", "sizeLimit shown in the suggested emptyDir fix, a positive quantity; unset, the settings file's defaultSizeLimit replaces the default")
 	o.sizeLimitFlag = fs.Lookup("size-limit")
 	// Ten minutes is far beyond a healthy run (seconds) and well inside CI
 	// job limits, so a hung registry fails the step with a report.

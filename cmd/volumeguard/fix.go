@@ -36,9 +36,11 @@ order, quoting, spacing, line endings, anchors, flow style and every
 untouched document stay byte for byte; new lines follow the file's
 indentation, JSON gets JSON. Fixing the output again changes nothing.
 
-By default the fixed manifests are printed on stdout, every file whole;
---write replaces the files (atomically: a temporary file renamed over each)
-and --diff prints a unified diff. What fix did and left is on stderr.
+By default the fixed manifests are printed on stdout, every file whole,
+separated by "---"; --write replaces the files (atomically: a temporary file
+renamed over each, through symbolic links, keeping their permissions) and
+--diff prints a unified diff (both: the files are replaced and the diff
+printed). What fix did and left is on stderr.
 
 Output of helm template (documents with "# Source: chart/templates/x.yaml")
 is not edited: the fix belongs in the template, so fix prints the YAML to
@@ -48,12 +50,14 @@ is left as it is and reported; the others are still fixed. Findings no
 mount can cover (a relative VOLUME, ephemeral containers) are reported.
 
 With --scan-content (the default), a path the image ships files under, or
-whose content could not be read, is left as it is, with a note: an emptyDir
-starts empty and would hide them. Mount a volume holding them there, or let
-the webhook copy them (volumeguard.io/populated-volumes=copy).
+whose content could not be read, is left as it is, with a note (it does not
+change the exit code; check still reports it): an emptyDir starts empty and
+would hide them. Mount a volume holding them there, or let the webhook copy
+them (volumeguard.io/populated-volumes=copy).
 
 Exit codes:
-  0  every finding a mount can cover is covered (or there was none)
+  0  every finding a mount can cover is covered (or there was none), in the
+     output: the code is the same with --diff, --write or neither
   1  some are left to a person: the YAML to add is printed
   2  something could not be read, evaluated or written, or bad usage
   130, 143  interrupted (SIGINT), terminated (SIGTERM)`,
@@ -129,7 +133,7 @@ Exit codes:
 			return
 		}
 		if f.Name == "size-limit" {
-			f.Usage = "sizeLimit of the emptyDirs added, unless the pod or pod template's volumeguard.io/size-limit annotation sets another"
+			f.Usage = "sizeLimit of the emptyDirs added, unless the pod or pod template's volumeguard.io/size-limit annotation sets another; unset, the settings file's defaultSizeLimit replaces the default"
 		}
 		fs.AddFlag(f)
 	})
