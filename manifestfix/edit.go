@@ -62,6 +62,8 @@ func (f *fileFixer) object(o workload.Object, results []analysis.Result) {
 		// known) is left as it is: an emptyDir would start empty and hide
 		// them. The note says what it holds and how to cover it.
 		for _, sk := range m.Skipped {
+			at := ps.ImagePosition(sk.Finding.ContainerType, sk.Finding.Container)
+			f.file.Left = append(f.file.Left, Left{Object: obj, At: at, Skipped: sk})
 			f.notes = append(f.notes, fmt.Sprintf("%s: %s: %s %q: left VOLUME %s as it is: %s", where(o.File, ps.Position), describe(obj),
 				sk.Finding.ContainerType, sk.Finding.Container, policy.QuotePath(sk.Finding.Path), sk.Reason))
 		}

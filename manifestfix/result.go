@@ -12,8 +12,9 @@ import (
 const (
 	// ExitFixed: every finding a mount can cover is covered, in place.
 	ExitFixed = 0
-	// ExitSuggested: some are left to a person, with the YAML to add: in
-	// Helm templates, or in documents that cannot be edited in place.
+	// ExitSuggested: some are left to a person: with the YAML to add, in
+	// Helm templates or documents that cannot be edited in place; or
+	// paths an emptyDir would hide what the image ships at (Left).
 	ExitSuggested = 1
 	// ExitErrors: something could not be read or evaluated, or written.
 	ExitErrors = 2
@@ -37,7 +38,11 @@ type File struct {
 	Fixed       []byte
 	Added       []Added
 	Suggestions []Suggestion
-	Unfixable   []Unfixable
+	// Left are findings a mount covers, but not an empty one: the image
+	// ships files there, or what it ships is not known. A volume holding
+	// them, or the webhook's copy, is a person's choice.
+	Left      []Left
+	Unfixable []Unfixable
 }
 
 // Changed reports whether fixing changed the file.
@@ -72,6 +77,13 @@ type Suggestion struct {
 	YAML string
 }
 
+// Left is a finding fix left as it is, and why.
+type Left struct {
+	Object  Object
+	At      workload.Position // the container's image
+	Skipped policy.Skipped
+}
+
 // Unfixable is a finding no volumeMount can cover.
 type Unfixable struct {
 	Object    Object
@@ -88,7 +100,8 @@ type Problem struct {
 }
 
 // ExitCode is ExitErrors when anything could not be evaluated (a finding
-// may hide there), else ExitSuggested when a fix is left to a person, else
+// may hide there), else ExitSuggested when a fix is left to a person (a
+// suggestion, or a path left for what the image ships there), else
 // ExitFixed. Findings no mount can cover are reported, and do not count:
 // no edit of the manifest helps them.
 func (r Result) ExitCode() int {
@@ -96,7 +109,7 @@ func (r Result) ExitCode() int {
 		return ExitErrors
 	}
 	for _, f := range r.Files {
-		if len(f.Suggestions) > 0 {
+		if len(f.Suggestions) > 0 || len(f.Left) > 0 {
 			return ExitSuggested
 		}
 	}

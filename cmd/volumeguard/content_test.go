@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log"
 	"net/http/httptest"
@@ -140,7 +141,12 @@ func TestFixSkipsPopulatedPathsWithANote(t *testing.T) {
 	var out, errOut bytes.Buffer
 	root := newRootCommand(streams{in: strings.NewReader(""), out: &out, err: &errOut})
 	root.SetArgs([]string{"fix", manifest})
-	_ = root.ExecuteContext(context.Background())
+	// Exit 1: the path is left to a person, who mounts a volume holding
+	// the files, or has the webhook copy them.
+	var exit exitError
+	if err := root.ExecuteContext(context.Background()); !errors.As(err, &exit) || exit.code != 1 {
+		t.Errorf("fix: %v, want exit 1", err)
+	}
 	if strings.Contains(out.String(), "emptyDir") {
 		t.Errorf("fix covered a populated path with an emptyDir:\n%s", out.String())
 	}

@@ -50,15 +50,16 @@ is left as it is and reported; the others are still fixed. Findings no
 mount can cover (a relative VOLUME, ephemeral containers) are reported.
 
 With --scan-content (the default), a path the image ships files under, or
-whose content could not be read, is left as it is, with a note (it does not
-change the exit code; check still reports it): an emptyDir starts empty and
-would hide them. Mount a volume holding them there, or let the webhook copy
-them (volumeguard.io/populated-volumes=copy).
+whose content could not be read, is left as it is, with a note, and fix
+exits 1: an emptyDir starts empty and would hide them. Mount a volume
+holding them there, or let the webhook copy them
+(volumeguard.io/populated-volumes=copy).
 
 Exit codes:
   0  every finding a mount can cover is covered (or there was none), in the
      output: the code is the same with --diff, --write or neither
-  1  some are left to a person: the YAML to add is printed
+  1  some are left to a person: the YAML to add is printed, or a note says
+     why a path was left as it is
   2  something could not be read, evaluated or written, or bad usage
   130, 143  interrupted (SIGINT), terminated (SIGTERM)`,
 		Example: `  volumeguard fix deploy.yaml > deploy.fixed.yaml
