@@ -80,11 +80,13 @@ func (f Finding) skippedReason(why string) string {
 
 // unknownReason: why a path of unknown content was left to the runtime.
 func (f Finding) unknownReason() string {
-	s := "what the image ships at " + QuotePath(path.Clean(f.Path)) + " is not known yet"
+	// Said alike by the webhook and fix: the reason says why it is not
+	// known (a scan still running in the background, a budget, an error).
+	s := "what the image ships at " + QuotePath(path.Clean(f.Path)) + " is not known"
 	if f.Content.Reason != "" {
 		s += " (" + f.Content.Reason + ")"
 	}
-	return s + ": an emptyDir would hide whatever it ships, so volumeguard left this path to the runtime's anonymous volume for this pod; pods admitted once the scan has finished are decided on what it found"
+	return s + ": an emptyDir would hide whatever it ships, so volumeguard left this path to the runtime's anonymous volume"
 }
 
 // deniedReason: why PopulatedDeny refuses the pod, and the fixes.

@@ -108,7 +108,7 @@ func TestSkippedAndDeniedSayWhatTheImageShips(t *testing.T) {
 	}
 	for path, want := range map[string][]string{
 		"/opt/sonarqube/data":  {"the image ships 3 files, 1.1 KiB at /opt/sonarqube/data", "an emptyDir starts empty and would hide them", "volumeguard.io/populated-volumes=copy"},
-		"/opt/sonarqube/cache": {"what the image ships at /opt/sonarqube/cache is not known yet (the byte budget ran out)", "an emptyDir would hide whatever it ships"},
+		"/opt/sonarqube/cache": {"what the image ships at /opt/sonarqube/cache is not known (the byte budget ran out)", "an emptyDir would hide whatever it ships"},
 	} {
 		for _, w := range want {
 			if !strings.Contains(reasons[path], w) {

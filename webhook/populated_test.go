@@ -161,7 +161,7 @@ func TestContentScanGoesOnInTheBackground(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { <-inner.started; cancel() }() // the admission's deadline passes while the scan runs
 	resp := NewHandler(e.cfg, Mutating).Handle(ctx, request(t, admissionv1.Create, podKind, "default", pod, nil))
-	if !resp.Allowed || !hasWarning(resp.Warnings, "not known yet", "goes on in the background") {
+	if !resp.Allowed || !hasWarning(resp.Warnings, "is not known (the scan", "goes on in the background") {
 		t.Fatalf("first admission %+v, want allowed with the warning that content is not known yet", resp.AdmissionResponse)
 	}
 	if got := counterValue(t, metrics.content.unknown.WithLabelValues("pending")); got == 0 {
