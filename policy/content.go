@@ -89,6 +89,18 @@ func (c Content) Summary() string {
 	return "ships something not known yet"
 }
 
+// shipsWhat is Summary for a clause that names the place itself ("where
+// the image ships nothing"), for the states Finding.Problem words so.
+func (c Content) shipsWhat() string {
+	switch c.State {
+	case ContentEmpty:
+		return fmt.Sprintf("ships an empty directory (mode %s, owner %d:%d)", c.OctalMode(), c.UID, c.GID)
+	case ContentAbsent:
+		return "ships nothing"
+	}
+	return c.Summary()
+}
+
 // Files is Entries in words: "1 file", "3 files".
 func (c Content) Files() string {
 	if c.Entries == 1 {

@@ -20,9 +20,9 @@ func (f Finding) Problem() string {
 	if c := f.Content; c != nil {
 		switch c.State {
 		case ContentPopulated, ContentEmpty, ContentAbsent:
-			fmt.Fprintf(&b, ", where the image %s,", c.Summary())
+			fmt.Fprintf(&b, ", where the image %s,", c.shipsWhat())
 		default:
-			b.WriteString(", where what the image ships is not known yet,")
+			b.WriteString(", where what the image ships is not known,")
 		}
 	}
 	if f.Relative {

@@ -139,7 +139,7 @@ func TestEnforceTextsFitTheContent(t *testing.T) {
 	if p := data.Problem(); !strings.Contains(p, "declares VOLUME /opt/sonarqube/data, where the image ships 3 files, 1.1 KiB, and no volumeMount") {
 		t.Errorf("Problem() = %q", p)
 	}
-	if p := logs.Problem(); !strings.Contains(p, "where the image ships an empty directory there (mode 0700, owner 123:456), and") {
+	if p := logs.Problem(); !strings.Contains(p, "where the image ships an empty directory (mode 0700, owner 123:456), and") {
 		t.Errorf("Problem() = %q", p)
 	}
 	if fix := logs.Fix(limit); !strings.HasPrefix(fix, "add an emptyDir with a sizeLimit mounted at /opt/sonarqube/logs") {
