@@ -111,6 +111,11 @@ func classify(ctx context.Context, err error, registry string) (kind error, hint
 		}
 	}
 	if isTimeout(ctx, err) {
+		// A deadline the caller set with a cause (a run's overall
+		// --timeout) is not the registry's slowness: say the cause.
+		if cause := context.Cause(ctx); ctx.Err() != nil && cause != nil && cause != ctx.Err() {
+			return ErrTimeout, cause.Error()
+		}
 		return ErrTimeout, fmt.Sprintf("%s did not answer in time; retry later or check network access to it", registry)
 	}
 	if transport.CertificateProblem(err) {

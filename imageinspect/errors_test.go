@@ -239,6 +239,9 @@ func (r *rotatingKeychain) Resolve(res authn.Resource) (authn.Authenticator, err
 	return r.kc.Resolve(res)
 }
 
+// TestInspectTimeout: a registry that does not answer before the lookup's
+// deadline is blamed; a deadline the caller set with a cause (a run's
+// overall --timeout) is said instead, for it is no registry's fault.
 func TestInspectTimeout(t *testing.T) {
 	host := startRegistry(t, func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -249,18 +252,41 @@ func TestInspectTimeout(t *testing.T) {
 			next.ServeHTTP(w, r)
 		})
 	})
-	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-	defer cancel()
-	done := make(chan error, 1)
-	go func() {
-		_, err := newTestInspector(t).Inspect(ctx, host+"/hangs:1", nil)
-		done <- err
-	}()
-	select {
-	case err := <-done:
-		assertErr(t, err, ErrTimeout, host+"/hangs:1", "did not answer in time")
-	case <-time.After(30 * time.Second):
-		t.Fatal("Inspect did not return after its context's deadline")
+	overall := errors.New("the overall timeout of 200ms expired")
+	tests := []struct {
+		name    string
+		ctx     func() (context.Context, context.CancelFunc)
+		says    string
+		notSays string
+	}{
+		{"the lookup's own deadline", func() (context.Context, context.CancelFunc) {
+			return context.WithTimeout(context.Background(), 200*time.Millisecond)
+		}, "did not answer in time", ""},
+		{"a parent's deadline with a cause", func() (context.Context, context.CancelFunc) {
+			parent, cancel := context.WithTimeoutCause(context.Background(), 200*time.Millisecond, overall)
+			ctx, cancelChild := context.WithTimeout(parent, time.Hour)
+			return ctx, func() { cancelChild(); cancel() }
+		}, overall.Error(), "did not answer in time"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := tt.ctx()
+			defer cancel()
+			done := make(chan error, 1)
+			go func() {
+				_, err := newTestInspector(t).Inspect(ctx, host+"/hangs:1", nil)
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				assertErr(t, err, ErrTimeout, host+"/hangs:1", tt.says)
+				if tt.notSays != "" && strings.Contains(err.Error(), tt.notSays) {
+					t.Errorf("error %q blames the registry", err)
+				}
+			case <-time.After(30 * time.Second):
+				t.Fatal("Inspect did not return after its context's deadline")
+			}
+		})
 	}
 }
 

@@ -202,7 +202,7 @@ func TestCheckTimeouts(t *testing.T) {
 		{
 			name: "overall: the lookup in flight fails, the next is not started",
 			args: []string{"--lookup-timeout", "0", "--timeout", "1s"},
-			want: []string{"did not answer in time", "not analysed: the overall timeout of 1s expired"},
+			want: []string{"timed out (the overall timeout of 1s expired)", "not analysed: the overall timeout of 1s expired"},
 		},
 	}
 	for _, tt := range tests {
