@@ -55,8 +55,14 @@ func (p Problem) Subject() report.Subject {
 
 func newFinding(obj workload.Object, ps workload.PodSpec, f policy.Finding) Finding {
 	at := ps.ImagePosition(f.ContainerType, f.Container)
+	rf := report.NewFinding(f)
+	// The fix suggests the sizeLimit fix and the webhook would add: the
+	// pod template's annotation, when it holds one.
+	if q, ok := policy.SizeLimitOf(ps.Annotations); ok {
+		rf = rf.WithSizeLimit(q)
+	}
 	return Finding{File: obj.File, Line: at.Line, Column: at.Column, Kind: obj.Kind, Namespace: obj.Namespace, Name: obj.Name,
-		Template: obj.Template, Finding: report.NewFinding(f)}
+		Template: obj.Template, Finding: rf}
 }
 
 func imageProblem(obj workload.Object, ps workload.PodSpec, e *analysis.ImageError) Problem {

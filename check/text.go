@@ -38,7 +38,7 @@ func (t *textWriter) WriteObject(findings []Finding) error {
 		// "file:line:column: Kind namespace/name", the form editors and CI
 		// logs turn into a link to the line.
 		fmt.Fprintf(t.w, "%s\n", findings[i].Subject())
-		c := report.Container{FixIn: "pod spec", SizeLimit: t.sizeLimit}
+		c := report.Container{FixIn: "pod spec", SizeLimit: findings[i].SizeLimit(t.sizeLimit)}
 		for j := i; j < len(findings) && sameContainer(findings[j], findings[i]); j++ {
 			c.Findings = append(c.Findings, findings[j].Finding)
 		}

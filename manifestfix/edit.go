@@ -53,7 +53,7 @@ func (f *fileFixer) object(o workload.Object, results []analysis.Result) {
 		if len(res.Findings) == 0 {
 			continue
 		}
-		limit, note := sizeLimitFor(f.defaultLimit, ps.Annotations)
+		limit, note := policy.SizeLimitFor(f.defaultLimit, ps.Annotations)
 		if note != "" {
 			f.notes = append(f.notes, fmt.Sprintf("%s: %s: %s", where(o.File, ps.Position), describe(obj), note))
 		}

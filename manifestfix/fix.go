@@ -27,7 +27,7 @@ import (
 // emptyDirs added to it, over Options.SizeLimit: the annotation the
 // webhook reads (webhook.AnnotationSizeLimit), so that fix adds what mode
 // mutate would.
-const AnnotationSizeLimit = "volumeguard.io/size-limit"
+const AnnotationSizeLimit = policy.AnnotationSizeLimit
 
 // Options are what `volumeguard fix` was asked to do.
 type Options struct {
@@ -143,21 +143,6 @@ func decodeProblem(err error) Problem {
 
 func objectOf(o workload.Object) Object {
 	return Object{File: o.File, Document: o.Document, Kind: o.Kind, Namespace: o.Namespace, Name: o.Name, Template: o.Template}
-}
-
-// sizeLimitFor is the sizeLimit of a pod spec's emptyDirs: its
-// annotation's, else def. A bad annotation falls back to def, with a note,
-// as the webhook warns and falls back.
-func sizeLimitFor(def resource.Quantity, annotations map[string]string) (resource.Quantity, string) {
-	v, ok := annotations[AnnotationSizeLimit]
-	if !ok {
-		return def, ""
-	}
-	q, err := resource.ParseQuantity(v)
-	if err != nil || q.Sign() <= 0 {
-		return def, fmt.Sprintf("annotation %s=%q is not a positive quantity such as 512Mi or 2Gi; using %s", AnnotationSizeLimit, v, def.String())
-	}
-	return q, ""
 }
 
 // listOf is the pod spec list that holds containers of type t.

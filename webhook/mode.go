@@ -16,7 +16,7 @@ const (
 	LabelMode = "volumeguard.io/mode"
 	// AnnotationSizeLimit on a Namespace or a Pod (template) sets the
 	// sizeLimit of the emptyDirs that mutation adds; the pod's wins.
-	AnnotationSizeLimit = "volumeguard.io/size-limit"
+	AnnotationSizeLimit = policy.AnnotationSizeLimit
 	// annotationMirror marks the kubelet's API copy of a static pod, which
 	// the kubelet runs from its own manifest whatever admission says.
 	annotationMirror = "kubernetes.io/config.mirror"

@@ -14,6 +14,8 @@ package report
 import (
 	"strconv"
 
+	"k8s.io/apimachinery/pkg/api/resource"
+
 	"github.com/volumeguard/volumeguard/policy"
 )
 
@@ -49,6 +51,25 @@ type Finding struct {
 
 	// source is what the fields say, for the words and the fix of writers.
 	source policy.Finding
+	// sizeLimit, when set, is the pod's own (its size-limit annotation):
+	// the fix suggests it over the report's.
+	sizeLimit *resource.Quantity
+}
+
+// WithSizeLimit is f whose fix suggests emptyDirs of q, the pod's own
+// sizeLimit, whatever the report's is.
+func (f Finding) WithSizeLimit(q resource.Quantity) Finding {
+	f.sizeLimit = &q
+	return f
+}
+
+// SizeLimit is the sizeLimit f's fix suggests: the pod's own when it has
+// one (WithSizeLimit), else the report's, def.
+func (f Finding) SizeLimit(def resource.Quantity) resource.Quantity {
+	if f.sizeLimit != nil {
+		return *f.sizeLimit
+	}
+	return def
 }
 
 // NewFinding is the report's view of a policy finding.

@@ -93,8 +93,8 @@ func FailsGate(Row) bool { return true }
 // findingMessage is what CI formats say of a finding: the object, the
 // problem in one sentence, and the fix.
 func findingMessage(r Row, sizeLimit resource.Quantity) string {
-	f := r.Shared().source
-	return objectName(r.Subject()) + ": " + f.Problem() + ".\nFix: " + f.Fix(sizeLimit)
+	f := r.Shared()
+	return objectName(r.Subject()) + ": " + f.source.Problem() + ".\nFix: " + f.source.Fix(f.SizeLimit(sizeLimit))
 }
 
 func problemMessage(p ProblemRow) string {
