@@ -2,7 +2,11 @@
 GO      ?= go
 BIN     ?= bin/volumeguard
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -X main.version=$(VERSION)
+# Commit and its time, as GoReleaser stamps them: the Go toolchain's own VCS
+# stamp is absent under GOFLAGS=-buildvcs=false, and `version` said unknown.
+COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
+DATE    ?= $(shell git log -1 --format=%cI 2>/dev/null)
+LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
 
 # The real kube-apiserver, etcd, CNCF registry and helm, built once from the
 # Go module proxy and cached outside the repository (hack/build-tools.sh).
