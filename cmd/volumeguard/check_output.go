@@ -28,7 +28,7 @@ func (o *ciOutputOptions) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.pathRoot, "path-root", "",
 		"make file paths in -o sarif, github and gitlab relative to this directory (default: the root of the git work tree holding the current directory, else the current directory)")
 	fs.StringArrayVar(&o.files, "output-file", nil,
-		"also write the report as FORMAT to PATH, from the same run (FORMAT=PATH, repeatable; e.g. sarif=volumeguard.sarif): any -o format but github, whose annotations the runner reads from stdout; PATH is replaced once the report is complete")
+		"also write the report as FORMAT to PATH, from the same run (FORMAT=PATH, repeatable; e.g. sarif=volumeguard.sarif): any -o format but github, whose annotations the runner reads from stdout; PATH is replaced once the report is complete (a device or named pipe is written to)")
 }
 
 // formats are the values of -o: the CI formats point at files, so only
@@ -211,31 +211,56 @@ func (o *ciOutputOptions) outputFiles(formats []string) ([]outputFile, error) {
 // reportFile is a report written to a temporary file next to its path and
 // renamed over it once complete: an interrupted or failed run leaves the
 // file as it was, never half a report (code scanning rejects a truncated
-// SARIF log).
+// SARIF log). A path that is not a regular file (a device, a named pipe)
+// is written to as the report is made: it cannot be replaced.
 type reportFile struct {
 	*os.File
-	path string
+	path   string // as named
+	target string // what is replaced: path, or the file its link names; "" when written to
 }
 
 func createReportFile(path string) (*reportFile, error) {
-	if info, err := os.Stat(path); err == nil && info.IsDir() {
-		return nil, fmt.Errorf("--output-file: %s is a directory", path)
+	// A symbolic link stays: the file it names gets the report, as with a
+	// shell's > or fix --write. A link to nothing yet is replaced.
+	target := path
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		target = real
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if info, err := os.Stat(target); err == nil {
+		switch {
+		case info.IsDir():
+			return nil, fmt.Errorf("--output-file: %s is a directory", path)
+		case !info.Mode().IsRegular():
+			// /dev/stderr, a shell's >(...): renamed over, it would
+			// become a regular file (as root, /dev/null too).
+			f, err := os.OpenFile(path, os.O_WRONLY, 0)
+			if err != nil {
+				return nil, fmt.Errorf("--output-file: %w", err)
+			}
+			return &reportFile{File: f, path: path}, nil
+		}
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(target), "."+filepath.Base(target)+".tmp-*")
 	if err != nil {
 		return nil, fmt.Errorf("--output-file: %w", err)
 	}
-	return &reportFile{File: tmp, path: path}, nil
+	return &reportFile{File: tmp, path: path, target: target}, nil
 }
 
 // close puts the report in place when it is complete, else drops it.
 func (f *reportFile) close(complete bool) error {
 	err := f.File.Close()
+	if f.target == "" {
+		if err != nil {
+			return fmt.Errorf("writing %s: %w", f.path, err)
+		}
+		return nil
+	}
 	if complete && err == nil {
 		// CreateTemp's 0600 would hide the report from a later step run
 		// as another user.
 		if err = os.Chmod(f.Name(), 0o644); err == nil {
-			err = os.Rename(f.Name(), f.path)
+			err = os.Rename(f.Name(), f.target)
 		}
 	}
 	if !complete || err != nil {

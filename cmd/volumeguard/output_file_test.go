@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -129,5 +131,80 @@ func TestReportFileReplacesOnlyWhenComplete(t *testing.T) {
 		if entries, _ := os.ReadDir(dir); len(entries) != 1 {
 			t.Errorf("complete=%v: %d files in the directory, want 1", complete, len(entries))
 		}
+	}
+}
+
+// TestReportFileKeepsWhatPathIs: a symbolic link stays, and the file it
+// names gets the report, as a shell's > and fix --write do; a named pipe
+// or a device (/dev/stderr, a shell's >(...)) cannot be replaced: it is
+// written to, never renamed over (as root, a rename over /dev/null would
+// put a regular file in its place).
+func TestReportFileKeepsWhatPathIs(t *testing.T) {
+	t.Run("symbolic link", func(t *testing.T) {
+		dir := t.TempDir()
+		target, link := filepath.Join(dir, "reports", "vg.sarif"), filepath.Join(dir, "vg.sarif")
+		if err := os.Mkdir(filepath.Dir(target), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(target, []byte("before"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(filepath.Join("reports", "vg.sarif"), link); err != nil {
+			t.Fatal(err)
+		}
+		writeReportFile(t, link, "the report")
+		if info, err := os.Lstat(link); err != nil || info.Mode()&os.ModeSymlink == 0 {
+			t.Errorf("%s is no longer a symbolic link: %v, %v", link, info.Mode(), err)
+		}
+		if got, _ := os.ReadFile(target); string(got) != "the report" {
+			t.Errorf("the link's target holds %q, want the report", got)
+		}
+		for _, d := range []string{dir, filepath.Dir(target)} {
+			if leftovers, _ := filepath.Glob(filepath.Join(d, ".*.tmp-*")); len(leftovers) > 0 {
+				t.Errorf("temporary files left: %v", leftovers)
+			}
+		}
+	})
+	t.Run("named pipe", func(t *testing.T) {
+		pipe := filepath.Join(t.TempDir(), "pipe")
+		if err := syscall.Mkfifo(pipe, 0o600); err != nil {
+			t.Skip("no named pipes here:", err)
+		}
+		got := make(chan []byte, 1)
+		go func() {
+			// Opened for reading once the writer has it open, or
+			// the rename took its place.
+			f, err := os.Open(pipe)
+			if err != nil {
+				got <- nil
+				return
+			}
+			defer f.Close()
+			data, _ := io.ReadAll(f)
+			got <- data
+		}()
+		writeReportFile(t, pipe, "the report")
+		if info, err := os.Lstat(pipe); err != nil || info.Mode()&os.ModeNamedPipe == 0 {
+			t.Errorf("%s is no longer a named pipe: %v, %v", pipe, info.Mode(), err)
+			return // the reader reads the regular file, or nothing
+		}
+		if data := <-got; string(data) != "the report" {
+			t.Errorf("the pipe's reader got %q, want the report", data)
+		}
+	})
+}
+
+// writeReportFile writes a complete report to path.
+func writeReportFile(t *testing.T, path, report string) {
+	t.Helper()
+	f, err := createReportFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(report); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.close(true); err != nil {
+		t.Fatal(err)
 	}
 }
