@@ -91,6 +91,9 @@ func (w *reportWriters) open(output string, out io.Writer, files []outputFile, e
 		return err
 	}
 	for _, f := range files {
+		if isFileOf(out, f.path) {
+			return fmt.Errorf("--output-file %s=%s: stdout goes there already, with -o's report", f.format, f.path)
+		}
 		rf, err := createReportFile(f.path)
 		if err != nil {
 			return err
@@ -177,6 +180,25 @@ func absDir(dir string) (string, error) {
 		return "", errors.New(dir + " is not a directory")
 	}
 	return filepath.Abs(dir)
+}
+
+// isFileOf reports whether path is the file out writes to (stdout
+// redirected there with >, /dev/stdout): renamed over, it would lose out's
+// report; written to, it would mix the two.
+func isFileOf(out io.Writer, path string) bool {
+	if c, ok := out.(*clearingWriter); ok {
+		out = c.w
+	}
+	f, ok := out.(*os.File)
+	if !ok {
+		return false
+	}
+	a, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	b, err := os.Stat(path)
+	return err == nil && os.SameFile(a, b)
 }
 
 // outputFile is one --output-file.

@@ -208,3 +208,36 @@ func writeReportFile(t *testing.T, path, report string) {
 		t.Fatal(err)
 	}
 }
+
+// TestCheckOutputFileIsNotStdout: a PATH stdout already goes to (the same
+// file redirected with >, /dev/stdout) is refused: renamed over, it would
+// lose -o's report; written to, it would mix the two.
+func TestCheckOutputFileIsNotStdout(t *testing.T) {
+	dir := t.TempDir()
+	manifest := filepath.Join(dir, "svc.yaml")
+	if err := os.WriteFile(manifest, []byte("apiVersion: v1\nkind: Service\nmetadata: {name: s}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	report := filepath.Join(dir, "report.txt")
+	stdout, err := os.Create(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdout.Close()
+	link := filepath.Join(dir, "stdout")
+	if err := os.Symlink(report, link); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{report, link} {
+		var errOut bytes.Buffer
+		root := newRootCommand(streams{in: strings.NewReader(""), out: stdout, err: &errOut})
+		root.SetArgs([]string{"check", "--no-cache", "--output-file", "json=" + path, manifest})
+		err := root.ExecuteContext(context.Background())
+		if err == nil || !strings.Contains(err.Error(), "stdout") {
+			t.Errorf("--output-file json=%s with stdout there: err = %v, want a usage error", path, err)
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 3 {
+		t.Errorf("%d files in the directory, want 3: nothing written", len(entries))
+	}
+}
