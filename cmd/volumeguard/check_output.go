@@ -239,6 +239,7 @@ type reportFile struct {
 	*os.File
 	path   string // as named
 	target string // what is replaced: path, or the file its link names; "" when written to
+	mode   os.FileMode
 }
 
 func createReportFile(path string) (*reportFile, error) {
@@ -248,7 +249,11 @@ func createReportFile(path string) (*reportFile, error) {
 	if real, err := filepath.EvalSymlinks(path); err == nil {
 		target = real
 	}
+	// CreateTemp's 0600 would hide a new report from a later step run as
+	// another user; a file replaced keeps its own, as with >.
+	mode := os.FileMode(0o644)
 	if info, err := os.Stat(target); err == nil {
+		mode = info.Mode().Perm()
 		switch {
 		case info.IsDir():
 			return nil, fmt.Errorf("--output-file: %s is a directory", path)
@@ -266,7 +271,7 @@ func createReportFile(path string) (*reportFile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--output-file: %w", err)
 	}
-	return &reportFile{File: tmp, path: path, target: target}, nil
+	return &reportFile{File: tmp, path: path, target: target, mode: mode}, nil
 }
 
 // close puts the report in place when it is complete, else drops it.
@@ -279,9 +284,7 @@ func (f *reportFile) close(complete bool) error {
 		return nil
 	}
 	if complete && err == nil {
-		// CreateTemp's 0600 would hide the report from a later step run
-		// as another user.
-		if err = os.Chmod(f.Name(), 0o644); err == nil {
+		if err = os.Chmod(f.Name(), f.mode); err == nil {
 			err = os.Rename(f.Name(), f.target)
 		}
 	}

@@ -48,7 +48,7 @@ func TestCheckOutputFile(t *testing.T) {
 	}
 
 	sarif, gitlab := filepath.Join(dir, "vg.sarif"), filepath.Join(dir, "gl-code-quality.json")
-	if err := os.WriteFile(sarif, []byte("an older log"), 0o600); err != nil {
+	if err := os.WriteFile(sarif, []byte("an older log"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	out, code := run("-o", "json", "--output-file", "sarif="+sarif, "--output-file", "gitlab="+gitlab)
@@ -239,5 +239,37 @@ func TestCheckOutputFileIsNotStdout(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 3 {
 		t.Errorf("%d files in the directory, want 3: nothing written", len(entries))
+	}
+}
+
+// TestReportFileKeepsPermissions: a file replaced keeps its permissions,
+// as with a shell's > or fix --write (a report kept private stays so); a
+// new one is 0644, not CreateTemp's 0600, for a later step run as another
+// user.
+func TestReportFileKeepsPermissions(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		before os.FileMode // 0: no file
+		want   os.FileMode
+	}{
+		{"new", 0, 0o644},
+		{"private", 0o600, 0o600},
+		{"group-writable", 0o664, 0o664},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "vg.sarif")
+			if tt.before != 0 {
+				if err := os.WriteFile(path, []byte("before"), tt.before); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Chmod(path, tt.before); err != nil { // whatever the umask
+					t.Fatal(err)
+				}
+			}
+			writeReportFile(t, path, "the report")
+			if info, err := os.Stat(path); err != nil || info.Mode().Perm() != tt.want {
+				t.Errorf("mode %v (%v), want %v", info.Mode().Perm(), err, tt.want)
+			}
+		})
 	}
 }
