@@ -220,14 +220,27 @@ func (o *ciOutputOptions) outputFiles(formats []string) ([]outputFile, error) {
 			errs = append(errs, fmt.Errorf("--output-file %q: FORMAT must be %s", spec, orList(slices.DeleteFunc(slices.Clone(formats), func(f string) bool { return f == "github" }))))
 		case path == "-":
 			errs = append(errs, fmt.Errorf("--output-file %q: stdout is -o's", spec))
-		case seen[filepath.Clean(path)]:
+		case seen[fileKey(path)]:
 			errs = append(errs, fmt.Errorf("--output-file %q: %s is named twice", spec, path))
 		default:
-			seen[filepath.Clean(path)] = true
+			seen[fileKey(path)] = true
 			files = append(files, outputFile{format, path})
 		}
 	}
 	return files, errors.Join(errs...)
+}
+
+// fileKey is the file path names, however it is spelt (relative, through
+// a symbolic link): two reports renamed over one file would leave only
+// the last.
+func fileKey(path string) string {
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		path = real
+	}
+	if abs, err := filepath.Abs(path); err == nil {
+		return abs
+	}
+	return filepath.Clean(path)
 }
 
 // reportFile is a report written to a temporary file next to its path and

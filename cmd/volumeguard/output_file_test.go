@@ -99,9 +99,22 @@ func TestCheckOutputFileBadUsage(t *testing.T) {
 			}
 		})
 	}
-	_, err := runCommand(t, "check", "--no-cache", "--output-file", "sarif=a.sarif", "--output-file", "json=./a.sarif", manifest)
-	if err == nil || !strings.Contains(err.Error(), "named twice") {
-		t.Errorf("the same path twice: err = %v", err)
+	abs, err := filepath.Abs("a.sarif")
+	if err != nil {
+		t.Fatal(err)
+	}
+	real, link := filepath.Join(dir, "vg.sarif"), filepath.Join(dir, "link.sarif")
+	if err := os.WriteFile(real, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	for _, pair := range [][2]string{{"a.sarif", "./a.sarif"}, {"a.sarif", abs}, {real, link}} {
+		_, err := runCommand(t, "check", "--no-cache", "--output-file", "sarif="+pair[0], "--output-file", "json="+pair[1], manifest)
+		if err == nil || !strings.Contains(err.Error(), "named twice") {
+			t.Errorf("%s and %s: err = %v, want the same path named twice", pair[0], pair[1], err)
+		}
 	}
 }
 
