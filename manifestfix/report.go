@@ -13,12 +13,14 @@ import (
 
 // WriteReport writes for people what fixing did and left: the emptyDirs
 // added, the fixes to make by hand with their YAML, the findings no mount
-// can cover, the errors and a summary line. Lines start with file:line:col
-// where the position is known.
+// can cover, the errors and a summary line, which also counts the paths
+// left for what the image ships there (the notes say why). Lines start
+// with file:line:col where the position is known.
 func WriteReport(w io.Writer, r Result) error {
 	bw := bufio.NewWriter(w)
-	var added, suggested, unfixable int
+	var added, suggested, left, unfixable int
 	for _, f := range r.Files {
+		left += len(f.Left) // each said in a note, with why
 		for _, a := range f.Added {
 			added++
 			fmt.Fprintf(bw, "%s: %s: added emptyDir %s (sizeLimit %s) at %s for %s %q, whose image %s declares VOLUME %s\n",
@@ -52,8 +54,17 @@ func WriteReport(w io.Writer, r Result) error {
 			changed++
 		}
 	}
-	fmt.Fprintf(bw, "%s added in %s; %s to make by hand, %s no mount can cover, %s\n",
-		plural(added, "emptyDir"), plural(changed, "file"), plural(suggested, "fix", "fixes"),
+	// Paths left are counted only when there are any: fix exits 1 for
+	// them, as for fixes to make by hand.
+	leftWords := ""
+	switch {
+	case left == 1:
+		leftWords = ", 1 path left as it is"
+	case left > 1:
+		leftWords = fmt.Sprintf(", %d paths left as they are", left)
+	}
+	fmt.Fprintf(bw, "%s added in %s; %s to make by hand%s, %s no mount can cover, %s\n",
+		plural(added, "emptyDir"), plural(changed, "file"), plural(suggested, "fix", "fixes"), leftWords,
 		plural(unfixable, "finding"), plural(len(r.Errors), "error"))
 	return bw.Flush()
 }
