@@ -134,6 +134,8 @@ Exit codes:
 	}
 	fs := cmd.Flags()
 	o.addFlags(fs)
+	// check's fixes honour the annotation, as fix does; audit's do not.
+	fs.Lookup("size-limit").Usage = "sizeLimit shown in the suggested emptyDir fix, a positive quantity, unless the pod or pod template's volumeguard.io/size-limit annotation sets another; unset, the settings file's defaultSizeLimit replaces the default"
 	// CI output formats (check_output.go).
 	o.ci.addFlags(fs)
 	return cmd

@@ -91,3 +91,24 @@ func TestCheckValidateAllInFlagOrder(t *testing.T) {
 		at = i
 	}
 }
+
+// TestCheckSizeLimitHelp: check's --size-limit says the pod template's
+// annotation wins in the fix it prints, as fix's does; audit's, which
+// does not read it, does not say so.
+func TestCheckSizeLimitHelp(t *testing.T) {
+	for cmd, want := range map[string]bool{"check": true, "fix": true, "audit": false} {
+		out, err := runCommand(t, cmd, "--help")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var usage string
+		for _, line := range strings.Split(out, "\n") {
+			if strings.Contains(line, "--size-limit") {
+				usage = line
+			}
+		}
+		if got := strings.Contains(usage, "volumeguard.io/size-limit"); got != want {
+			t.Errorf("%s --help: --size-limit names the annotation: %v, want %v:\n%s", cmd, got, want, usage)
+		}
+	}
+}
