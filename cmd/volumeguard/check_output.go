@@ -102,6 +102,9 @@ func (w *reportWriters) open(output string, out io.Writer, files []outputFile, e
 		if err := w.add(f.format, rf, nil); err != nil {
 			return err
 		}
+		// A file that cannot be written (a full disk) fails the run
+		// without cutting -o's report short.
+		w.writers[len(w.writers)-1] = report.Deferred(w.writers[len(w.writers)-1])
 	}
 	return nil
 }

@@ -286,3 +286,42 @@ func TestReportFileKeepsPermissions(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckOutputFileFailingKeepsStdout: an --output-file that cannot be
+// written (a full disk; here a pipe nobody reads) fails the run (exit 2,
+// its error said) but does not cut -o's report short: the annotations of
+// every object and of every error still reach the log.
+func TestCheckOutputFileFailingKeepsStdout(t *testing.T) {
+	ref := pushPostgres18(t)
+	dir := t.TempDir()
+	manifest := filepath.Join(dir, "pods.yaml")
+	var docs []string
+	for _, name := range []string{"a", "b", "c"} {
+		docs = append(docs, "apiVersion: v1\nkind: Pod\nmetadata: {name: "+name+"}\nspec:\n  containers: [{name: db, image: "+ref+"}, {name: x, image: 127.0.0.1:1/x:1}]\n")
+	}
+	if err := os.WriteFile(manifest, []byte(strings.Join(docs, "---\n")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pipe := filepath.Join(dir, "pipe")
+	if err := syscall.Mkfifo(pipe, 0o600); err != nil {
+		t.Skip("no named pipes here:", err)
+	}
+	go func() {
+		// Gone at once: every write to the pipe fails.
+		if f, err := os.Open(pipe); err == nil {
+			f.Close()
+		}
+	}()
+	var out, errOut bytes.Buffer
+	root := newRootCommand(streams{in: strings.NewReader(""), out: &out, err: &errOut})
+	root.SetArgs([]string{"check", "--no-cache", "--concurrency", "1", "--path-root", dir, "-o", "github", "--output-file", "json=" + pipe, manifest})
+	err := root.ExecuteContext(context.Background())
+	if err == nil || !strings.Contains(err.Error(), pipe) {
+		t.Errorf("err = %v, want the pipe's write error", err)
+	}
+	for _, want := range []string{"Pod a: container \"db\"", "Pod c: container \"db\"", "VG003", "3 findings in 3 objects, 3 errors"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("stdout lacks %q:\n%s", want, out.String())
+		}
+	}
+}

@@ -37,3 +37,36 @@ func (t tee[F, P]) Finish() error {
 	}
 	return errors.Join(errs...)
 }
+
+// Deferred is w, whose errors wait for Finish: a report written besides
+// the run's own (check --output-file) that cannot be written fails the
+// run, but does not stop it, which a Writer's error does, cutting the
+// run's own report short. Once w failed it gets nothing more.
+func Deferred[F Row, P ProblemRow](w Writer[F, P]) Writer[F, P] {
+	return &deferred[F, P]{w: w}
+}
+
+type deferred[F Row, P ProblemRow] struct {
+	w   Writer[F, P]
+	err error // w's first
+}
+
+func (d *deferred[F, P]) WriteObject(findings []F) error {
+	if d.err == nil {
+		d.err = d.w.WriteObject(findings)
+	}
+	return nil
+}
+
+func (d *deferred[F, P]) AddProblem(p P) {
+	if d.err == nil {
+		d.w.AddProblem(p)
+	}
+}
+
+func (d *deferred[F, P]) Finish() error {
+	if d.err != nil {
+		return d.err
+	}
+	return d.w.Finish()
+}
