@@ -225,6 +225,9 @@ func (o *checkOptions) validate() (checkConfig, error) {
 	if err := o.cache.validate(); err != nil {
 		errs = append(errs, err)
 	}
+	if _, err := o.ci.outputFiles(o.formats()); err != nil {
+		errs = append(errs, err) // checkWriter parses them again, to open them
+	}
 	if cfg.settings, err = o.config.load(); err != nil {
 		errs = append(errs, err)
 	}

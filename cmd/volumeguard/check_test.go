@@ -77,13 +77,14 @@ func TestRunExitsWithTheSignalsCode(t *testing.T) {
 // TestCheckValidateAllInFlagOrder: every bad flag is reported in one run,
 // in the order of the flags, so a user fixes them all at once.
 func TestCheckValidateAllInFlagOrder(t *testing.T) {
-	o := checkOptions{output: "yaml", platform: "linux/", concurrency: 0, sizeLimit: "lots", timeout: -1, lookupTimeout: -1}
+	o := checkOptions{output: "yaml", platform: "linux/", concurrency: 0, sizeLimit: "lots", timeout: -1, lookupTimeout: -1,
+		ciFormats: true, ci: ciOutputOptions{files: []string{"report.sarif"}}}
 	_, err := o.validate()
 	if err == nil {
 		t.Fatal("validate() = nil, want errors")
 	}
 	at := -1
-	for _, w := range []string{"--output", "--platform", "--concurrency", "--size-limit", "--timeout", "--lookup-timeout"} {
+	for _, w := range []string{"--output", "--platform", "--concurrency", "--size-limit", "--timeout", "--lookup-timeout", "--output-file"} {
 		i := strings.Index(err.Error(), w)
 		if i <= at {
 			t.Errorf("%s at %d, want it after the previous problem (at %d) in:\n%s", w, i, at, err)

@@ -78,7 +78,9 @@ func createReportFile(path string) (*reportFile, error) {
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(target), "."+filepath.Base(target)+".tmp-*")
 	if err != nil {
-		return nil, fmt.Errorf("--output-file: %w", err)
+		// Replacing PATH whole needs a file next to it: say so, for the
+		// error names the temporary file, not PATH.
+		return nil, fmt.Errorf("--output-file %s: creating the report next to it, to rename it over it once complete (its directory must be writable): %w", path, err)
 	}
 	return &reportFile{File: tmp, path: path, target: target, mode: mode}, nil
 }
