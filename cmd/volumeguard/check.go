@@ -83,7 +83,8 @@ Exit codes:
 		Example: `  volumeguard check deploy/
   kustomize build overlays/prod | volumeguard check -
   volumeguard check -o json --platform linux/amd64 k8s/
-  volumeguard check -o sarif deploy/ > volumeguard.sarif   # also -o github, -o gitlab (docs/ci.md)`,
+  volumeguard check -o sarif deploy/ > volumeguard.sarif   # also -o github, -o gitlab (docs/ci.md)
+  volumeguard check -o github --output-file sarif=volumeguard.sarif deploy/   # both, from one run`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := o.validate()
