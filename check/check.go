@@ -87,6 +87,7 @@ func Run(ctx context.Context, analyzer *analysis.Analyzer, opts Options, out Wri
 	if e.ignored > 0 {
 		e.summary.Notes = append(e.summary.Notes, report.IgnoredNote(e.ignored))
 	}
+	e.summary.Notes = append(e.summary.Notes, e.notes...)
 	return e.summary, out.Finish()
 }
 
@@ -120,8 +121,9 @@ type emitter struct {
 	finished int                 // objects analysed
 	problems []Problem           // of the objects written
 	summary  report.Summary
-	ignored  int   // findings dropped by exceptions
-	err      error // the first write error
+	ignored  int      // findings dropped by exceptions
+	notes    []string // of the objects written, for the summary's
+	err      error    // the first write error
 }
 
 // add appends an object read and returns its index.
@@ -182,6 +184,15 @@ func (e *emitter) write(obj workload.Object, results []analysis.Result) {
 	for j, res := range results {
 		for _, ie := range res.Errors {
 			e.problems = append(e.problems, imageProblem(obj, obj.PodSpecs[j], ie))
+		}
+		// With an image unread, an ignored path may be its.
+		ps := obj.PodSpecs[j]
+		if len(res.Errors) == 0 {
+			if note := settings.UnusedIgnoresNote(settings.UnusedIgnores(res.Ignored, ps.ObjectAnnotations, ps.Annotations)); note != "" {
+				at := report.Subject{File: obj.File, Kind: obj.Kind, Namespace: obj.Namespace, Name: obj.Name,
+					Line: ps.Position.Line, Column: ps.Position.Column, Template: obj.Template}
+				e.notes = append(e.notes, at.String()+": "+note)
+			}
 		}
 	}
 }

@@ -30,14 +30,18 @@ func TestRunExceptions(t *testing.T) {
 		wantFindings int
 		wantExit     int
 		wantNote     string
+		wantUnused   string // the paths the note on annotations that ignored nothing names
 	}{
-		{"no exception", podWith(""), nil, 3, report.ExitFindings, ""},
-		{"a pod annotation", podWith(`volumeguard.io/ignore: "/logs,/data/"`), nil, 1, report.ExitFindings, "2 findings ignored"},
-		{"the settings file", podWith(""), file, 2, report.ExitFindings, "1 finding ignored"},
-		{"both: nothing left", podWith(`volumeguard.io/ignore: "/logs,/data"`), file, 0, report.ExitClean, "3 findings ignored"},
-		{"a workload's own annotation", deployment(`volumeguard.io/ignore: /logs`, ""), nil, 2, report.ExitFindings, "1 finding ignored"},
-		{"a pod template's annotation", deployment("", `volumeguard.io/ignore: /logs`), nil, 2, report.ExitFindings, "1 finding ignored"},
-		{"a parent path ignores nothing", podWith(`volumeguard.io/ignore: "/"`), nil, 3, report.ExitFindings, ""},
+		{"no exception", podWith(""), nil, 3, report.ExitFindings, "", ""},
+		{"a pod annotation", podWith(`volumeguard.io/ignore: "/logs,/data/"`), nil, 1, report.ExitFindings, "2 findings ignored", ""},
+		{"the settings file", podWith(""), file, 2, report.ExitFindings, "1 finding ignored", ""},
+		{"both: nothing left", podWith(`volumeguard.io/ignore: "/logs,/data"`), file, 0, report.ExitClean, "3 findings ignored", ""},
+		{"a workload's own annotation", deployment(`volumeguard.io/ignore: /logs`, ""), nil, 2, report.ExitFindings, "1 finding ignored", ""},
+		{"a pod template's annotation", deployment("", `volumeguard.io/ignore: /logs`), nil, 2, report.ExitFindings, "1 finding ignored", ""},
+		{"a parent path ignores nothing", podWith(`volumeguard.io/ignore: "/"`), nil, 3, report.ExitFindings, "", "names /,"},
+		{"a typo is said", podWith(`volumeguard.io/ignore: "/dta,/logs"`), nil, 2, report.ExitFindings, "1 finding ignored", "names /dta,"},
+		{"a path the settings file ignores too is used", podWith(`volumeguard.io/ignore: /datalog`), file, 2, report.ExitFindings, "1 finding ignored", ""},
+		{"the workload's and the template's, each path once", deployment(`volumeguard.io/ignore: "/x,/logs"`, `volumeguard.io/ignore: "/x/"`), nil, 2, report.ExitFindings, "1 finding ignored", "names /x,"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -53,6 +57,9 @@ func TestRunExceptions(t *testing.T) {
 			notes := strings.Join(summary.Notes, "\n")
 			if (tt.wantNote == "") != !strings.Contains(notes, "ignored") || !strings.Contains(notes, tt.wantNote) {
 				t.Errorf("notes %q, want one saying %q", notes, tt.wantNote)
+			}
+			if got := strings.Count(notes, "it ignores nothing"); got != min(1, len(tt.wantUnused)) || !strings.Contains(notes, tt.wantUnused) {
+				t.Errorf("notes %q, want %d saying an annotation %s", notes, min(1, len(tt.wantUnused)), tt.wantUnused)
 			}
 		})
 	}

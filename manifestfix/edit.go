@@ -10,6 +10,7 @@ import (
 	"github.com/volumeguard/volumeguard/analysis"
 	"github.com/volumeguard/volumeguard/manifestedit"
 	"github.com/volumeguard/volumeguard/policy"
+	"github.com/volumeguard/volumeguard/settings"
 	"github.com/volumeguard/volumeguard/workload"
 )
 
@@ -49,6 +50,11 @@ func (f *fileFixer) object(o workload.Object, results []analysis.Result) {
 				File: o.File, At: ps.ImagePosition(ie.ContainerType, ie.Container), Object: describe(obj),
 				Message: fmt.Sprintf("%s %q, image %q: %v", ie.ContainerType, ie.Container, ie.Image, ie.Err),
 			})
+		}
+		if len(res.Errors) == 0 { // with an image unread, an ignored path may be its
+			if note := settings.UnusedIgnoresNote(settings.UnusedIgnores(res.Ignored, ps.ObjectAnnotations, ps.Annotations)); note != "" {
+				f.notes = append(f.notes, fmt.Sprintf("%s: %s: %s", where(o.File, ps.Position), describe(obj), note))
+			}
 		}
 		if len(res.Findings) == 0 {
 			continue

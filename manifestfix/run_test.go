@@ -181,3 +181,26 @@ spec:
 		t.Errorf("notes %q, want one counting the 2 ignored findings", res.Notes)
 	}
 }
+
+// TestRunSaysAnIgnoreThatIgnoresNothing: a path of the ignore annotation
+// that drops no finding (a typo) gets a note; one that drops a finding
+// does not.
+func TestRunSaysAnIgnoreThatIgnoresNothing(t *testing.T) {
+	analyzer, host := startRegistry(t)
+	stdin := `apiVersion: v1
+kind: Pod
+metadata:
+  name: zk
+  annotations: {volumeguard.io/ignore: "/dta,/logs"}
+spec:
+  containers: [{name: zk, image: "` + host + `/library/zookeeper:3.4.13"}]
+`
+	res, err := Run(context.Background(), analyzer, Options{Paths: []string{"-"}, Stdin: strings.NewReader(stdin), SizeLimit: gi(t, "1Gi"), Concurrency: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	notes := strings.Join(res.Notes, "\n")
+	if !strings.Contains(notes, "<stdin>:7:3: Pod zk: volumeguard.io/ignore names /dta, but no image") || strings.Contains(notes, "names /logs") {
+		t.Errorf("notes %q, want one naming /dta alone", res.Notes)
+	}
+}

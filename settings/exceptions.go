@@ -1,6 +1,8 @@
 package settings
 
 import (
+	"fmt"
+	"path"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -47,6 +49,41 @@ func HasIgnoreAnnotation(annotations ...map[string]string) bool {
 		}
 	}
 	return false
+}
+
+// UnusedIgnores lists, cleaned and once each, the paths the
+// volumeguard.io/ignore annotations name that dropped none of ignored (the
+// findings the exceptions dropped): a typo, or a path a mount covers by
+// now. It says so, or an exception that never applies looks honoured.
+func UnusedIgnores(ignored []policy.Finding, annotations ...map[string]string) []string {
+	used := map[string]bool{}
+	for _, f := range ignored {
+		used[path.Clean(f.Path)] = true
+	}
+	var out []string
+	for _, a := range annotations {
+		for _, p := range policy.ParseIgnoreAnnotation(a[policy.IgnoreAnnotation]) {
+			if p = path.Clean(p); !used[p] {
+				used[p] = true // said once
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+// UnusedIgnoresNote says which annotation paths ignored nothing, for
+// check's and fix's notes; "" when all did.
+func UnusedIgnoresNote(paths []string) string {
+	if len(paths) == 0 {
+		return ""
+	}
+	quoted := make([]string, len(paths))
+	for i, p := range paths {
+		quoted[i] = policy.QuotePath(p)
+	}
+	return fmt.Sprintf("%s names %s, but no image of the pod declares an uncovered VOLUME there: it ignores nothing (a typo, or a path mounted by now?)",
+		policy.IgnoreAnnotation, strings.Join(quoted, ", "))
 }
 
 // namesOf lists the names image patterns are matched against: as written,
