@@ -6,6 +6,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/volumeguard/volumeguard/analysis"
 	"github.com/volumeguard/volumeguard/policy"
 	settingsfile "github.com/volumeguard/volumeguard/settings"
 )
@@ -42,6 +43,20 @@ func (h *Handler) exceptions(s settings, namespace, what string, spec *corev1.Po
 		annotations = nil
 	}
 	return h.cfg.Settings.PolicyOptions(spec, annotations...), warning
+}
+
+// warnUnusedIgnores warns of the paths the honoured ignore annotations
+// name that dropped no finding (a typo): the pod gets what they meant to
+// exempt it from, and the warning says why. Not when an image could not
+// be read (the path may be its), nor for a running pod, whose analysis
+// saw only its changed containers.
+func (o *outcome) warnUnusedIgnores(s settings, what string, res analysis.Result, annotations ...map[string]string) {
+	if !s.allowIgnore || len(res.Errors) > 0 {
+		return
+	}
+	if note := settingsfile.UnusedIgnoresNote(settingsfile.UnusedIgnores(res.Ignored, annotations...)); note != "" {
+		o.warn(oneLine("volumeguard: the "+what+"'s "+note, maxWarningRunes))
+	}
 }
 
 func settingsHasIgnore(annotations []map[string]string) bool {

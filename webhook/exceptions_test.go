@@ -8,6 +8,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/volumeguard/volumeguard/policy"
 	settingsfile "github.com/volumeguard/volumeguard/settings"
@@ -92,6 +93,65 @@ func TestWorkloadExceptions(t *testing.T) {
 			resp := env.handle(t, Validating, request(t, admissionv1.Create, deploymentKind, "default", tt.obj, nil))
 			if resp.Allowed != tt.wantAllowed {
 				t.Errorf("allowed = %v, want %v (%s)", resp.Allowed, tt.wantAllowed, resultMessage(resp))
+			}
+		})
+	}
+}
+
+// TestUnusedIgnoreWarning: an honoured annotation's path that ignores
+// nothing (a typo) is warned of, on pods and workloads alike; not where
+// the namespace does not honour the annotation (its own warning says so),
+// nor for a running pod, whose unchanged containers go unanalysed.
+func TestUnusedIgnoreWarning(t *testing.T) {
+	allowing := fakeNamespaces{"default": namespace("default", map[string]string{LabelAllowIgnore: "true"}, nil)}
+	plain := fakeNamespaces{"default": namespace("default", nil, nil)}
+	typo := map[string]string{policy.IgnoreAnnotation: "/dta,/logs"}
+	const warning = "volumeguard.io/ignore names /dta, but no image of the pod declares an uncovered VOLUME there"
+	deployment := &appsv1.Deployment{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
+		ObjectMeta: metav1.ObjectMeta{Name: "zk", Namespace: "default"},
+		Spec: appsv1.DeploymentSpec{Template: corev1.PodTemplateSpec{
+			ObjectMeta: metav1.ObjectMeta{Annotations: typo}, Spec: zkPod(nil).Spec,
+		}},
+	}
+	tests := []struct {
+		name       string
+		namespaces fakeNamespaces
+		req        func(t *testing.T) admission.Request
+		want       string // the warning's start, "" for none
+	}{
+		{"a pod's typo", allowing, func(t *testing.T) admission.Request {
+			return request(t, admissionv1.Create, podKind, "default", zkPod(typo), nil)
+		}, "volumeguard: the pod's " + warning},
+		{"a pod's paths all used", allowing, func(t *testing.T) admission.Request {
+			return request(t, admissionv1.Create, podKind, "default", zkPod(map[string]string{policy.IgnoreAnnotation: "/logs"}), nil)
+		}, ""},
+		{"not honoured here", plain, func(t *testing.T) admission.Request {
+			return request(t, admissionv1.Create, podKind, "default", zkPod(typo), nil)
+		}, ""},
+		{"a running pod", allowing, func(t *testing.T) admission.Request {
+			return request(t, admissionv1.Update, podKind, "default", zkPod(typo), zkPod(typo))
+		}, ""},
+		{"a workload's template", allowing, func(t *testing.T) admission.Request {
+			return request(t, admissionv1.Create, deploymentKind, "default", deployment, nil)
+		}, "volumeguard: the deployment's " + warning},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := newEnv(ModeMutate, tt.namespaces)
+			endpoint := Mutating
+			if tt.req(t).Kind == deploymentKind {
+				endpoint = Validating // workloads are judged there
+			}
+			resp := env.handle(t, endpoint, tt.req(t))
+			var got []string
+			for _, w := range resp.Warnings {
+				if strings.Contains(w, "ignores nothing") {
+					got = append(got, w)
+				}
+			}
+			if tt.want == "" && len(got) > 0 || tt.want != "" && (len(got) != 1 || !strings.HasPrefix(got[0], tt.want)) {
+				t.Errorf("warnings %q, want one starting %q", got, tt.want)
 			}
 		})
 	}

@@ -70,6 +70,10 @@ func (h *Handler) pod(ctx context.Context, req admission.Request) admission.Resp
 	}
 	res := h.analyze(ctx, req.Namespace, spec, analysis.WithPolicy(o.policy...), analysis.WithPolicy(exceptions...))
 	h.observe(ctx, s.mode, res)
+	if !running {
+		// Before the memo: its answer is made of the same inputs.
+		o.warnUnusedIgnores(s, "pod", res, pod.Annotations)
+	}
 	var key string
 	if memoizable(req, partial, res) {
 		key = h.memoKey(req.Namespace, &s, partial, &res)

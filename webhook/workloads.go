@@ -61,6 +61,7 @@ func (h *Handler) workload(ctx context.Context, req admission.Request) admission
 		}
 		res := h.analyze(ctx, req.Namespace, ps.Spec, analysis.WithPolicy(o.policy...), analysis.WithPolicy(exceptions...))
 		h.observe(ctx, s.mode, res)
+		o.warnUnusedIgnores(s, strings.ToLower(obj.Kind), res, ps.ObjectAnnotations, ps.Annotations)
 		var work *corev1.PodSpec
 		if s.mode == ModeMutate {
 			// Mutated only to say what the pods will get.
